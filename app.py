@@ -1,0 +1,17 @@
+"""Training Loop Lab: navigation, the sidebar (language, data, device) and the pages.
+
+    streamlit run app.py
+"""
+import streamlit as st
+
+from ui.pages import PAGES
+from ui.session import dataset, device_summary, language_picker, source_summary, tr
+
+st.set_page_config(page_title="Training Loop Lab", page_icon="🔁", layout="wide")
+language_picker()
+navigation = st.navigation([st.Page(path, title=tr(title), icon=icon, default=i == 0)
+                            for i, (path, title, icon, _) in enumerate(PAGES)])
+with st.sidebar:
+    st.caption(tr("common.data_label") + ": " + source_summary(dataset()))
+    st.caption(tr("common.device_label") + ": " + device_summary())
+navigation.run()

@@ -1,0 +1,30 @@
+"""The one place that decides where tensors live: the GPU when there is one, else the CPU."""
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+class DeviceError(ValueError):
+    """A device was asked for that this machine does not have."""
+
+
+def available_devices() -> list[str]:
+    """The choices worth offering on this machine: "cuda" only when a GPU is present."""
+    return ["auto", "cpu", "cuda"] if torch.cuda.is_available() else ["auto", "cpu"]
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name not in DEVICE_CHOICES:
+        raise DeviceError(f"unknown device {name!r}: choose one of {', '.join(DEVICE_CHOICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("no GPU (CUDA) is available on this machine: choose 'cpu' or 'auto'")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def device_label(device: torch.device) -> str:
+    """A short human name: "CPU (2 threads)" or "GPU: NVIDIA H100"."""
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    return f"CPU ({torch.get_num_threads()} threads)"

@@ -1,0 +1,40 @@
+"""Words shown to users, in English and Japanese, kept apart from the code.
+
+Catalogues live in `core/locales/<lang>/<section>.json`; a key is `<section>.<name>`, so
+`t("home.title", "ja")` reads `home.json`'s "title" in Japanese. Values are `str.format`
+templates: `t("data.source_bundled", "en", train=8000)`.
+"""
+import json
+from functools import lru_cache
+from pathlib import Path
+
+LOCALES = Path(__file__).resolve().parent / "locales"
+LANGUAGES = {"en": "English", "ja": "日本語"}
+DEFAULT_LANGUAGE = "en"
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, str]:
+    """Every key of one language, flattened from its section files."""
+    words = {}
+    for path in sorted((LOCALES / lang).glob("*.json")):
+        section = json.loads(path.read_text(encoding="utf-8"))
+        words.update({f"{path.stem}.{name}": text for name, text in section.items()})
+    return words
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, **params) -> str:
+    """The text for `key` in `lang`, filled with `params`; a missing key raises KeyError."""
+    text = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)[key]
+    return text.format(**params) if params else text
+
+
+def language_for_locale(locale: str | None) -> str:
+    """The UI language for a browser locale such as "ja-JP" or "en-US"."""
+    code = (locale or "").split("-")[0].split("_")[0].lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def fmt_int(n: int) -> str:
+    """12,345: thousands separators read the same in both languages."""
+    return f"{n:,}"

@@ -1,0 +1,57 @@
+"""④ the model: the lesson's MLP (784→128→64→10, ReLU) and a small CNN."""
+import torch
+from torch import nn
+
+MODEL_NAMES = ("mlp", "cnn")
+
+
+class MLP(nn.Module):
+    """The lesson's network: 784 inputs → 128 → 64 → 10 logits, ReLU between.
+
+    `dropout` (0 = none) follows each hidden ReLU; `batchnorm` puts a BatchNorm1d between each
+    hidden Linear and its ReLU. With both off it has exactly the lesson's 109,386 parameters.
+    """
+
+    def __init__(self, dropout: float = 0.0, batchnorm: bool = False):
+        super().__init__()
+        self.fc1 = nn.Linear(28 * 28, 128)
+        self.bn1 = nn.BatchNorm1d(128) if batchnorm else nn.Identity()
+        self.fc2 = nn.Linear(128, 64)
+        self.bn2 = nn.BatchNorm1d(64) if batchnorm else nn.Identity()
+        self.fc3 = nn.Linear(64, 10)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.view(-1, 28 * 28)  # (N, 1, 28, 28) → (N, 784)
+        x = self.dropout(torch.relu(self.bn1(self.fc1(x))))
+        x = self.dropout(torch.relu(self.bn2(self.fc2(x))))
+        return self.fc3(x)  # (N, 10) logits; the loss applies softmax
+
+
+class CNN(nn.Module):
+    """A small convolutional network: two 3×3 conv + ReLU + 2×2 max-pool blocks, then one Linear."""
+
+    def __init__(self, dropout: float = 0.0, batchnorm: bool = False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(16) if batchnorm else nn.Identity()
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(32) if batchnorm else nn.Identity()
+        self.pool = nn.MaxPool2d(2)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(32 * 7 * 7, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(torch.relu(self.bn1(self.conv1(x))))  # (N, 16, 14, 14)
+        x = self.pool(torch.relu(self.bn2(self.conv2(x))))  # (N, 32, 7, 7)
+        return self.fc(self.dropout(x.flatten(1)))  # (N, 10)
+
+
+def build_model(name: str = "mlp", dropout: float = 0.0, batchnorm: bool = False) -> nn.Module:
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
+    return (MLP if name == "mlp" else CNN)(dropout=dropout, batchnorm=batchnorm)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,465 @@
+"""The training loop: ④ forward → ⑤ output → ⑥ loss → ⑦ backward → ⑧ optimizer step, over epochs.
+
+    python -m core.train --epochs 3 --batch-size 64 --lr 1e-3 --optimizer adam --json
+
+The trainer never prints: it calls `on_event` with a `StepEvent` after every step and an
+`EpochEvent` after every epoch, and checks `should_stop()` before every step. The CLI, the
+pages and the tests all drive this one loop.
+"""
+import argparse
+import json
+import math
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core import data as D
+from core.device import DEVICE_CHOICES, DeviceError, pick_device
+from core.models import MODEL_NAMES, build_model
+
+# key → (label, how to build it). The one list of optimizers the app offers.
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "momentum": "SGD + momentum",
+    "nesterov": "SGD + Nesterov momentum",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+}
+LOADERS = ("tensor", "dataloader")
+EVAL_BATCH = 2000  # evaluation needs no gradients, so big batches are cheap
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work, with a message a student understands.
+
+    `key` and `params` name the message in the catalogue (core/locales/*/errors.json), so a page
+    can show it in the learner's language; str() is the English text.
+    """
+
+    def __init__(self, key: str, **params):
+        from core.i18n import t
+
+        self.key, self.params = key, params
+        super().__init__(t(f"errors.{key}", "en", **params))
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mlp"  # "mlp" (the lesson's 784-128-64-10) or "cnn"
+    batch_size: int = 64  # samples per minibatch
+    learning_rate: float = 1e-3  # step size of each parameter update
+    optimizer: str = "adam"  # a key of OPTIMIZERS
+    momentum: float = 0.9  # used by "momentum" and "nesterov" (and RMSprop's momentum stays 0)
+    weight_decay: float = 0.0  # L2 penalty added by the optimizer
+    dropout: float = 0.0  # probability of zeroing a hidden unit while training (0 = no dropout)
+    batchnorm: bool = False  # BatchNorm after each hidden layer
+    epochs: int = 3  # passes over the training set
+    seed: int = 0  # fixes the initial weights, the batch order and dropout's masks
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    loader: str = "tensor"  # "tensor" (fast: tensors on the device) or "dataloader" (the textbook path)
+    train_subset: int = 0  # train on only the first N training samples (0 = all); shows overfitting
+    augment: bool = False  # random small rotation, shift and noise on each minibatch
+    drop_last: bool = False  # drop the last, smaller minibatch of each epoch
+    patience: int = 0  # early stopping: stop after this many epochs without a better val loss (0 = off)
+
+    def validate(self) -> "TrainConfig":
+        """Refuse settings that cannot work, in words a student understands; returns self."""
+        if self.model not in MODEL_NAMES:
+            raise ConfigError("model", value=self.model, choices=", ".join(MODEL_NAMES))
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError("optimizer", value=self.optimizer, choices=", ".join(OPTIMIZERS))
+        if self.loader not in LOADERS:
+            raise ConfigError("loader", value=self.loader, choices=", ".join(LOADERS))
+        if self.device not in DEVICE_CHOICES:
+            raise ConfigError("device", value=self.device, choices=", ".join(DEVICE_CHOICES))
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ConfigError("batch_size", value=self.batch_size)
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ConfigError("learning_rate", value=self.learning_rate)
+        if not 0 <= self.dropout < 1:
+            raise ConfigError("dropout", value=self.dropout)
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ConfigError("epochs", value=self.epochs)
+        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
+            raise ConfigError("weight_decay", value=self.weight_decay, momentum=self.momentum)
+        if self.train_subset < 0 or self.patience < 0:
+            raise ConfigError("train_subset", value=self.train_subset)
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
+                   momentum: float = 0.9) -> torch.optim.Optimizer:
+    """The optimizer called `name` (a key of OPTIMIZERS).
+
+    SGD and Adam(W) use PyTorch's fused kernels, one call per step instead of one per
+    parameter tensor: on a small MLP the per-step overhead is most of the time.
+    """
+    params = list(params)
+    fused = {"fused": True}
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **fused)
+    if name in ("momentum", "nesterov"):
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=name == "nesterov",
+                               weight_decay=weight_decay, **fused)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fused)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fused)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay, foreach=True)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay, fused=True)
+    raise ConfigError("optimizer", value=name, choices=", ".join(OPTIMIZERS))
+
+
+# one step and one evaluation --------------------------------------------------------------------
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
+    """One minibatch: forward, loss, backward, update. Returns (loss as a float, detached logits).
+
+    A non-finite loss skips backward and the update, so a diverging run keeps its last finite
+    weights; the caller sees the NaN/inf in the returned loss.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    logits = model(x)  # ④ forward → ⑤ output (N, 10)
+    loss = F.cross_entropy(logits, y)  # ⑥ loss
+    loss_value = loss.item()  # one host sync per step, needed anyway to plot the loss
+    if math.isfinite(loss_value):
+        loss.backward()  # ⑦ gradients
+        optimizer.step()  # ⑧ parameter update
+    return loss_value, logits.detach()
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches) -> tuple[float, float]:
+    """(mean loss, accuracy) over (x, y) batches, in evaluation mode and without a graph."""
+    was_training = model.training
+    model.eval()
+    total_loss = torch.zeros(())
+    correct = torch.zeros((), dtype=torch.long)
+    n = 0
+    for x, y in batches:
+        logits = model(x)
+        total_loss = total_loss + F.cross_entropy(logits, y, reduction="sum").cpu()
+        correct = correct + (logits.argmax(1) == y).sum().cpu()
+        n += len(y)
+    model.train(was_training)
+    return (total_loss.item() / n, correct.item() / n) if n else (float("nan"), float("nan"))
+
+
+def split_batches(split: D.TensorSplit, batch_size: int = EVAL_BATCH):
+    """Consecutive (x, y) batches over a whole split, for evaluation."""
+    return ((split.x[i:i + batch_size], split.y[i:i + batch_size]) for i in range(0, len(split), batch_size))
+
+
+# the run --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepEvent:
+    epoch: int  # 1-based
+    step: int  # 1-based, counted over the whole run
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int
+    step: int  # steps done so far
+    train_loss: float  # mean over the epoch's minibatches (in training mode, as they were seen)
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    train_seconds: float  # the training pass
+    seconds: float  # the whole epoch, validation pass included
+    samples_per_s: float  # training samples per second of the training pass
+    extra: dict = field(default_factory=dict)  # per-epoch measurements added by `epoch_hook`
+
+
+STATUSES = ("finished", "stopped", "diverged", "early_stopped")
+
+
+@dataclass
+class RunResult:
+    config: TrainConfig
+    model: nn.Module
+    status: str  # one of STATUSES
+    steps: list[float]  # loss of every step
+    epochs: list[EpochEvent]
+    diverged_step: int | None = None  # the step whose loss was not finite
+    best_epoch: int | None = None  # with early stopping: the epoch whose weights were kept
+
+
+_init_lock = threading.Lock()  # the global RNG seeds weights and dropout; runs may share a process
+
+
+def init_model(config: TrainConfig, device: torch.device) -> nn.Module:
+    """The model for `config` with the initial weights its seed fixes."""
+    with _init_lock:
+        torch.manual_seed(config.seed)
+        return build_model(config.model, config.dropout, config.batchnorm).to(device)
+
+
+class Trainer:
+    """Runs one training with `config` on `splits`; `run()` returns a RunResult.
+
+    `on_event(event)` hears every StepEvent and EpochEvent; `should_stop()` is asked before
+    every step; `epoch_hook(model, epoch)` may return a dict stored in the EpochEvent's `extra`
+    (used to record gradient noise once per epoch).
+    """
+
+    def __init__(self, config: TrainConfig, splits: D.MnistSplits,
+                 on_event: Callable[[object], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None,
+                 epoch_hook: Callable[[nn.Module, int], dict] | None = None,
+                 model: nn.Module | None = None):
+        self.config = config.validate()
+        try:
+            self.device = pick_device(config.device)
+        except DeviceError:
+            raise ConfigError("no_gpu") from None
+        self.splits = splits
+        self.on_event = on_event or (lambda event: None)
+        self.should_stop = should_stop or (lambda: False)
+        self.epoch_hook = epoch_hook
+        self.model = model.to(self.device) if model is not None else init_model(config, self.device)
+        self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.learning_rate,
+                                        config.weight_decay, config.momentum)
+        self.generator = torch.Generator().manual_seed(config.seed)  # batch order and augmentation
+        limit = config.train_subset or None
+        if config.loader == "tensor":
+            self.train_data = D.to_tensors(splits.train, self.device, limit)
+            self.val_data = D.to_tensors(splits.val, self.device)
+            self.n_train = len(self.train_data)
+        else:
+            self.train_loader = D.textbook_loader(splits, splits.train, config.batch_size, shuffle=True,
+                                                  generator=self.generator, drop_last=config.drop_last,
+                                                  limit=limit)
+            self.val_loader = D.textbook_loader(splits, splits.val, config.batch_size, shuffle=False)
+            self.n_train = len(self.train_loader.dataset)
+        if self.n_train < 1:
+            raise ConfigError("train_subset", value=config.train_subset)
+
+    def iterations_per_epoch(self) -> int:
+        return D.batch_plan(self.n_train, self.config.batch_size, self.config.drop_last)[0]
+
+    def _train_batches(self):
+        if self.config.loader == "tensor":
+            return D.tensor_batches(self.train_data, self.config.batch_size, self.generator, self.config.drop_last)
+        return ((x.to(self.device), y.to(self.device)) for x, y in self.train_loader)
+
+    def _val_batches(self):
+        if self.config.loader == "tensor":
+            return split_batches(self.val_data)
+        return ((x.to(self.device), y.to(self.device)) for x, y in self.val_loader)
+
+    def run(self) -> RunResult:
+        cfg, model = self.config, self.model
+        result = RunResult(cfg, model, "finished", [], [])
+        step = 0
+        best_val, best_state, since_best = math.inf, None, 0
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            t0 = time.perf_counter()
+            loss_sum, seen = 0.0, 0
+            correct = torch.zeros((), dtype=torch.long, device=self.device)  # summed on the device: no sync
+            for x, y in self._train_batches():
+                if self.should_stop():
+                    result.status = "stopped"
+                    return self._finish(result, best_state)
+                if cfg.augment:
+                    x = D.augment(x, self.generator)
+                loss_value, logits = train_step(model, self.optimizer, x, y)
+                step += 1
+                result.steps.append(loss_value)
+                self.on_event(StepEvent(epoch, step, loss_value))
+                if not math.isfinite(loss_value):
+                    result.status, result.diverged_step = "diverged", step
+                    return self._finish(result, best_state)
+                loss_sum += loss_value * len(y)
+                correct += (logits.argmax(1) == y).sum()
+                seen += len(y)
+            train_seconds = time.perf_counter() - t0
+            val_loss, val_acc = evaluate(model, self._val_batches())
+            extra = self.epoch_hook(model, epoch) if self.epoch_hook else {}
+            event = EpochEvent(epoch, step, loss_sum / max(seen, 1), correct.item() / max(seen, 1), val_loss, val_acc,
+                               train_seconds, time.perf_counter() - t0, seen / train_seconds, extra)
+            result.epochs.append(event)
+            self.on_event(event)
+            if cfg.patience:
+                if val_loss < best_val:
+                    best_val, since_best, result.best_epoch = val_loss, 0, epoch
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    since_best += 1
+                    if since_best >= cfg.patience:
+                        result.status = "early_stopped"
+                        return self._finish(result, best_state)
+        return self._finish(result, None)
+
+    def _finish(self, result: RunResult, best_state: dict | None) -> RunResult:
+        """Early stopping keeps the best epoch's weights; every other end keeps the latest."""
+        if result.status == "early_stopped" and best_state is not None:
+            self.model.load_state_dict(best_state)
+        self.model.eval()
+        return result
+
+
+def train(config: TrainConfig, splits: D.MnistSplits, **kwargs) -> RunResult:
+    """Train a fresh model (or `model=`) with `config`; see Trainer for the keyword arguments."""
+    return Trainer(config, splits, **kwargs).run()
+
+
+def test_accuracy(model: nn.Module, splits: D.MnistSplits) -> float:
+    """The final score on the test set: run once, after all tuning is done."""
+    device = next(model.parameters()).device
+    return evaluate(model, split_batches(D.to_tensors(splits.test, device)))[1]
+
+
+# checkpoints ----------------------------------------------------------------------------------
+
+CHECKPOINT_FORMAT = "training-loop-lab/1"
+MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024  # the CNN and MLP are < 1 MB; anything huge is refused
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; the message says why."""
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, config: TrainConfig) -> None:
+    """state_dict + the run's config as JSON, so the file alone rebuilds the model."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_json(), "state_dict": state}, path)
+
+
+def load_checkpoint(path: str | Path, expect_model: str | None = None,
+                    device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
+    """Rebuild a saved model. Only tensors and plain values are unpickled (`weights_only=True`)."""
+    path = Path(path)
+    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path.name} is larger than {MAX_CHECKPOINT_BYTES // 2**20} MB: not a model of this app")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file: say so plainly
+        raise CheckpointError(f"{path.name} is not a checkpoint this app can read ({exc.__class__.__name__})") from None
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path.name} was not saved by Training Loop Lab")
+    config = TrainConfig.from_dict(json.loads(saved["config"]))
+    if expect_model and config.model != expect_model:
+        raise CheckpointError(f"{path.name} holds a {config.model.upper()} model, not the {expect_model.upper()} asked for")
+    model = build_model(config.model, config.dropout, config.batchnorm)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in saved["state_dict"].items()}
+    if expected != found:
+        wrong = sorted(set(expected.items()) ^ set(found.items()))[:3]
+        raise CheckpointError(f"{path.name} does not match the {config.model.upper()} architecture "
+                              f"(differs at: {', '.join(f'{k} {s}' for k, s in wrong)})")
+    model.load_state_dict(saved["state_dict"])
+    return model.to(device).eval(), config
+
+
+# command line ---------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One clear line and exit code 2, instead of argparse's usage dump."""
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m core.train", description="Train the lesson's MNIST model and report each epoch.")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--batchnorm", action="store_true")
+    p.add_argument("--model", choices=list(MODEL_NAMES), default="mlp")
+    p.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
+    p.add_argument("--data-dir", default=None, help="folder with MNIST/raw/… (default: $TLL_DATA_DIR or ./data)")
+    p.add_argument("--offline", action="store_true", help="never try to download MNIST")
+    p.add_argument("--loader", choices=list(LOADERS), default="tensor")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-subset", type=int, default=0, help="use only the first N training samples")
+    p.add_argument("--augment", action="store_true")
+    p.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0 = off)")
+    p.add_argument("--save", default=None, help="write a checkpoint here when done")
+    p.add_argument("--json", action="store_true", help="one JSON object per epoch, then {\"test_acc\": …}")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(model=args.model, batch_size=args.batch_size, learning_rate=args.lr,
+                       optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
+                       dropout=args.dropout, batchnorm=args.batchnorm, epochs=args.epochs, seed=args.seed,
+                       device=args.device, loader=args.loader, train_subset=args.train_subset,
+                       augment=args.augment, patience=args.patience)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args).validate()
+        pick_device(config.device)
+    except (ConfigError, DeviceError) as exc:
+        parser.error(str(exc))
+    try:
+        splits = D.load_splits(args.data_dir, download=False if args.offline else None)
+    except D.DataError as exc:
+        parser.exit(1, f"error: {exc}\n")
+    out = sys.stdout
+
+    def report(event):
+        if not isinstance(event, EpochEvent):
+            return
+        row = {"epoch": event.epoch, "train_loss": event.train_loss, "train_acc": event.train_acc,
+               "val_loss": event.val_loss, "val_acc": event.val_acc, "train_seconds": event.train_seconds,
+               "seconds": event.seconds, "samples_per_s": event.samples_per_s}
+        if args.json:
+            print(json.dumps(row), file=out, flush=True)
+        else:
+            print(f"epoch {event.epoch}: train loss {event.train_loss:.4f} acc {event.train_acc:.3f} | "
+                  f"val loss {event.val_loss:.4f} acc {event.val_acc:.3f} | {event.seconds:.2f} s "
+                  f"({event.samples_per_s:,.0f} samples/s)", file=out, flush=True)
+
+    if not args.json:
+        print(f"data: {splits.describe()}", file=out)
+        print(f"device: {pick_device(config.device)}", file=out, flush=True)
+    result = train(config, splits, on_event=report)
+    test_acc = test_accuracy(result.model, splits)
+    if args.save:
+        save_checkpoint(args.save, result.model, config)
+    if args.json:
+        final = {"test_acc": test_acc, "status": result.status}
+        if result.diverged_step is not None:
+            final["diverged_step"] = result.diverged_step
+        print(json.dumps(final), file=out)
+    else:
+        if result.status == "diverged":
+            print(f"diverged at step {result.diverged_step}: the loss became infinite or NaN "
+                  f"(try a smaller learning rate)", file=out)
+        print(f"test accuracy: {test_acc:.4f}", file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
