@@ -1,9 +1,15 @@
 """Per-session state (language, current model) and process-wide read-only resources (the data)."""
 import streamlit as st
 
+from dataclasses import dataclass
+
+from torch import nn
+
 from core import data as D
+from core import pretrained
 from core.device import device_label, pick_device
 from core.i18n import LANGUAGES, language_for_locale, t
+from core.train import TrainConfig
 
 
 def lang() -> str:
@@ -37,6 +43,37 @@ def source_summary(splits: D.MnistSplits) -> str:
 
 def device_summary() -> str:
     return device_label(pick_device("auto"))
+
+
+@st.cache_resource(show_spinner=False)
+def default_model() -> pretrained.DefaultModel:
+    """Trained (or loaded from the disk cache) once per server process; never modified by a session."""
+    return pretrained.default_model(dataset())
+
+
+@dataclass(frozen=True)
+class ModelInUse:
+    model: nn.Module  # shared: copy it (copy.deepcopy) before changing its weights
+    config: TrainConfig
+    val_acc: float
+    origin: str  # "run" (this session's latest run) or "default"
+
+
+def current_model() -> ModelInUse:
+    """The model the drawing, noise and graph pages use: this session's latest run, else the default."""
+    run = current_run()
+    if run is not None:
+        val_acc = run.epochs[-1].val_acc if run.epochs else float("nan")
+        return ModelInUse(run.model, run.config, val_acc, "run")
+    default = default_model()
+    return ModelInUse(default.model, default.config, default.val_acc, "default")
+
+
+def model_caption(m: ModelInUse) -> str:
+    """"Model in use: this session's latest run — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
+    c = m.config
+    return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=c.optimizer, lr=f"{c.learning_rate:g}",
+              batch=c.batch_size, epochs=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}")
 
 
 def current_run():
