@@ -195,7 +195,8 @@ def make_splits(files: MnistFiles) -> MnistSplits:
     labels = torch.from_numpy(files.train_labels.astype(np.int64))
 
     def take(idx: torch.Tensor, img: torch.Tensor, lab: torch.Tensor, in_test: bool) -> Subset:
-        idx = idx.sort().values  # file order inside a split: reproducible and easy to read
+        # shuffled (fixed) order, not file order: the bundled file is grouped by digit, and a
+        # "first N samples" subset must hold every digit
         return Subset(img[idx], lab[idx], idx, in_test)
 
     train = take(order[:n_train], images, labels, False)

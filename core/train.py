@@ -22,6 +22,7 @@ from torch import nn
 
 from core import data as D
 from core.device import DEVICE_CHOICES, DeviceError, pick_device
+from core.i18n import t
 from core.models import MODEL_NAMES, build_model
 
 # key → (label, how to build it). The one list of optimizers the app offers.
@@ -36,6 +37,15 @@ OPTIMIZERS = {
 }
 LOADERS = ("tensor", "dataloader")
 EVAL_BATCH = 2000  # evaluation needs no gradients, so big batches are cheap
+# A cross-entropy this big gives the true class a probability of e^-1000: the weights have blown
+# up. Such runs rarely reach NaN: their ReLUs die first and the loss falls back to ~2.3, so a
+# NaN check alone would call "SGD, lr 1, batch 1" a finished run.
+DIVERGED_LOSS = 1000.0
+
+
+def diverged(loss: float) -> bool:
+    """True when a step's loss is NaN, infinite or exploded past DIVERGED_LOSS."""
+    return not (math.isfinite(loss) and loss < DIVERGED_LOSS)
 
 
 class ConfigError(ValueError):
@@ -46,8 +56,6 @@ class ConfigError(ValueError):
     """
 
     def __init__(self, key: str, **params):
-        from core.i18n import t
-
         self.key, self.params = key, params
         super().__init__(t(f"errors.{key}", "en", **params))
 
@@ -134,14 +142,14 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
     """One minibatch: forward, loss, backward, update. Returns (loss as a float, detached logits).
 
-    A non-finite loss skips backward and the update, so a diverging run keeps its last finite
-    weights; the caller sees the NaN/inf in the returned loss.
+    A diverged loss (see `diverged`) skips backward and the update, so a diverging run keeps its
+    last sane weights; the caller sees the loss and stops.
     """
     optimizer.zero_grad(set_to_none=True)
     logits = model(x)  # ④ forward → ⑤ output (N, 10)
     loss = F.cross_entropy(logits, y)  # ⑥ loss
     loss_value = loss.item()  # one host sync per step, needed anyway to plot the loss
-    if math.isfinite(loss_value):
+    if not diverged(loss_value):
         loss.backward()  # ⑦ gradients
         optimizer.step()  # ⑧ parameter update
     return loss_value, logits.detach()
@@ -202,7 +210,7 @@ class RunResult:
     status: str  # one of STATUSES
     steps: list[float]  # loss of every step
     epochs: list[EpochEvent]
-    diverged_step: int | None = None  # the step whose loss was not finite
+    diverged_step: int | None = None  # the step whose loss was NaN, infinite or exploded
     best_epoch: int | None = None  # with early stopping: the epoch whose weights were kept
 
 
@@ -289,7 +297,7 @@ class Trainer:
                 step += 1
                 result.steps.append(loss_value)
                 self.on_event(StepEvent(epoch, step, loss_value))
-                if not math.isfinite(loss_value):
+                if diverged(loss_value):
                     result.status, result.diverged_step = "diverged", step
                     return self._finish(result, best_state)
                 loss_sum += loss_value * len(y)
@@ -455,8 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(final), file=out)
     else:
         if result.status == "diverged":
-            print(f"diverged at step {result.diverged_step}: the loss became infinite or NaN "
-                  f"(try a smaller learning rate)", file=out)
+            print(t("errors.diverged", "en", step=result.diverged_step), file=out)
         print(f"test accuracy: {test_acc:.4f}", file=out)
     return 0
 

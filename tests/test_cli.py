@@ -1,0 +1,38 @@
+"""`python -m core.train`: JSON lines per epoch, a final test accuracy, one-line errors."""
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "core.train", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_json_lines_per_epoch_then_test_accuracy(tmp_path):
+    out = run_cli("--epochs", "2", "--batch-size", "32", "--train-subset", "1024", "--offline", "--json",
+                  "--save", str(tmp_path / "m.pt"))
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [row["epoch"] for row in lines[:-1]] == [1, 2]
+    for row in lines[:-1]:
+        assert {"epoch", "train_loss", "val_loss", "val_acc", "train_seconds", "seconds"} <= row.keys()
+        assert row["seconds"] >= row["train_seconds"] > 0
+    assert 0.5 < lines[-1]["test_acc"] <= 1 and lines[-1]["status"] == "finished"
+    assert (tmp_path / "m.pt").stat().st_size > 100_000
+
+
+def test_plain_output_names_the_data_source():
+    out = run_cli("--epochs", "1", "--train-subset", "256", "--offline")
+    assert out.returncode == 0, out.stderr
+    assert "bundled sample: 8,000 train / 1,000 validation / 1,000 test" in out.stdout
+    assert "test accuracy:" in out.stdout
+
+
+def test_bad_arguments_get_one_line_and_exit_code_2():
+    for args in (["--batch-size", "0"], ["--optimizer", "magic"], ["--lr", "abc"], ["--dropout", "1.5"]):
+        out = run_cli(*args, "--offline")
+        assert out.returncode == 2, args
+        assert len(out.stderr.strip().splitlines()) == 1 and out.stderr.startswith("error:"), out.stderr

@@ -1,0 +1,132 @@
+"""The training loop: optimizers, divergence, stopping, determinism, checkpoints."""
+import math
+
+import pytest
+import torch
+
+from core import data as D
+from core.models import MLP
+from core.train import (OPTIMIZERS, CheckpointError, ConfigError, EpochEvent, StepEvent, TrainConfig,
+                        diverged, load_checkpoint, make_optimizer, save_checkpoint, train, train_step)
+
+TINY = dict(train_subset=512, epochs=1, device="cpu")
+
+
+def test_every_optimizer_lowers_the_loss_on_a_tiny_set(splits):
+    data = D.to_tensors(splits.train, limit=128)
+    lrs = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05}
+    for name in OPTIMIZERS:
+        torch.manual_seed(0)
+        model = MLP()
+        opt = make_optimizer(name, model.parameters(), lrs.get(name, 1e-3))
+        first, _ = train_step(model, opt, data.x, data.y)
+        for _ in range(30):
+            last, _ = train_step(model, opt, data.x, data.y)
+        assert last < 0.7 * first, f"{name}: {first:.3f} → {last:.3f}"
+
+
+def test_events_report_each_step_and_epoch(splits):
+    events = []
+    result = train(TrainConfig(batch_size=128, **{**TINY, "epochs": 2}), splits, on_event=events.append)
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert len(steps) == 2 * 4 and [e.step for e in steps] == list(range(1, 9))
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert result.status == "finished" and result.steps == [e.loss for e in steps]
+    e = epochs[-1]
+    assert 0 <= e.val_acc <= 1 and e.val_loss > 0 and e.seconds >= e.train_seconds > 0 and e.samples_per_s > 0
+    assert not result.model.training  # handed back in evaluation mode
+
+
+def test_a_run_learns_mnist(splits):
+    result = train(TrainConfig(epochs=3, device="cpu"), splits)
+    assert result.epochs[-1].val_acc > 0.85
+    assert result.epochs[-1].val_loss < result.epochs[0].val_loss
+
+
+@pytest.mark.parametrize("lr", [1.0, 1e4])
+def test_huge_learning_rate_diverges_and_says_at_which_step(splits, lr):
+    config = TrainConfig(optimizer="sgd", learning_rate=lr, batch_size=1, epochs=1, train_subset=200, device="cpu")
+    result = train(config, splits)
+    assert result.status == "diverged"
+    assert result.diverged_step is not None and result.diverged_step <= 50
+    assert diverged(result.steps[-1]) and len(result.steps) == result.diverged_step
+    assert not any(diverged(loss) for loss in result.steps[:-1])
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())  # last sane weights kept
+
+
+def test_divergence_means_nan_infinite_or_exploded():
+    assert diverged(math.nan) and diverged(math.inf) and diverged(5e3)
+    assert not diverged(2.3) and not diverged(40.0)
+
+
+def test_stop_request_ends_the_run_within_one_step(splits):
+    seen = []
+    result = train(TrainConfig(batch_size=16, **TINY), splits, on_event=seen.append,
+                   should_stop=lambda: len(seen) >= 5)
+    assert result.status == "stopped" and len(result.steps) == 5
+    assert result.epochs == []
+
+
+def test_same_seed_gives_identical_curves_on_cpu(splits):
+    config = TrainConfig(batch_size=64, dropout=0.3, **TINY)
+    a, b = train(config, splits), train(config, splits)
+    assert a.steps == b.steps
+    other = train(TrainConfig(batch_size=64, dropout=0.3, seed=1, **TINY), splits)
+    assert other.steps != a.steps
+
+
+def test_dataloader_path_trains_the_same_model(splits):
+    fast = train(TrainConfig(batch_size=64, **TINY), splits)
+    textbook = train(TrainConfig(batch_size=64, loader="dataloader", **TINY), splits)
+    assert len(fast.steps) == len(textbook.steps) == 8
+    assert abs(fast.epochs[-1].val_acc - textbook.epochs[-1].val_acc) < 0.1
+
+
+def test_early_stopping_keeps_the_best_epoch(splits):
+    config = TrainConfig(batch_size=32, train_subset=64, epochs=30, patience=2, device="cpu", learning_rate=3e-3)
+    result = train(config, splits)
+    assert result.status == "early_stopped"
+    best = min(result.epochs, key=lambda e: e.val_loss)
+    assert result.best_epoch == best.epoch and len(result.epochs) == best.epoch + 2
+
+
+@pytest.mark.parametrize("field,value,key", [
+    ("batch_size", 0, "batch_size"), ("learning_rate", -1.0, "learning_rate"), ("dropout", 1.0, "dropout"),
+    ("optimizer", "magic", "optimizer"), ("epochs", 0, "epochs"), ("model", "rnn", "model"),
+])
+def test_impossible_settings_are_refused_in_words(field, value, key):
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(**{field: value}).validate()
+    assert err.value.key == key and str(value) in str(err.value)
+
+
+def test_asking_for_a_missing_gpu_is_refused(splits, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="no GPU"):
+        train(TrainConfig(**{**TINY, "device": "cuda"}), splits)
+
+
+def test_checkpoint_round_trip(tmp_path, splits):
+    result = train(TrainConfig(batch_size=128, dropout=0.2, **TINY), splits)
+    path = tmp_path / "run.pt"
+    save_checkpoint(path, result.model, result.config)
+    model, config = load_checkpoint(path, expect_model="mlp")
+    assert config == result.config
+    x = D.to_tensors(splits.val, limit=10).x
+    assert torch.equal(model(x), result.model(x))
+
+
+def test_mismatched_checkpoints_are_refused(tmp_path, splits):
+    result = train(TrainConfig(batch_size=128, **TINY), splits)
+    path = tmp_path / "run.pt"
+    save_checkpoint(path, result.model, result.config)
+    with pytest.raises(CheckpointError, match="not the CNN"):
+        load_checkpoint(path, expect_model="cnn")
+    wrong = TrainConfig(batchnorm=True)  # says BatchNorm, but the weights have none
+    save_checkpoint(path, result.model, wrong)
+    with pytest.raises(CheckpointError, match="does not match the MLP architecture"):
+        load_checkpoint(path)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
