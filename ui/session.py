@@ -77,9 +77,9 @@ def model_caption(m: ModelInUse) -> str:
 
 
 def current_run():
-    """The RunResult whose model the drawing, noise and graph pages use, or None before any run."""
-    return st.session_state.get("current_run")
+    """The RunResult whose model the drawing, noise and graph pages use: this session's latest
+    finished (or stopped) run, or None before any."""
+    from ui.runs import latest_with_model
 
-
-def set_current_run(result) -> None:
-    st.session_state.current_run = result
+    run = latest_with_model()
+    return run.job.state.result if run else None

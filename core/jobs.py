@@ -1,0 +1,229 @@
+"""Training runs in the background: start, track, queue and cancel them. No Streamlit here.
+
+    manager = jobs.manager()                 # one per process
+    job = manager.submit(config, splits, owner="session-1")
+    job.state.snapshot()                     # progress, safe to read from any thread
+    manager.cancel(job)                      # stops within one step, keeps what was learned
+
+At most `max_running` trainings run at once (TLL_MAX_JOBS; default: the number of CPU cores,
+or 2 on a GPU); the others wait first come, first served. Each running job sets its own torch
+intra-op thread count so that concurrent jobs share the cores instead of oversubscribing them.
+"""
+import itertools
+import os
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import torch
+
+from core import data as D
+from core.train import ConfigError, EpochEvent, RunResult, StepEvent, TrainConfig, Trainer
+
+# how a job ends: the trainer's statuses, plus a job cancelled while queued and one that crashed
+DONE = ("finished", "stopped", "diverged", "early_stopped", "cancelled", "failed")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a job's progress at one moment."""
+
+    status: str  # "queued", "running" or one of DONE
+    queue_position: int  # 1-based while queued, else 0
+    step: int
+    epoch: int  # epochs completed
+    total_steps: int  # planned steps for the whole run (0 until the run starts)
+    steps_per_epoch: int
+    samples_per_s: float
+    losses: list[float]  # every step's loss
+    epochs: list[EpochEvent]
+    diverged_step: int | None
+    error: str  # for "failed": what went wrong
+    seconds_to_first_loss: float | None  # from submit to the first loss
+    elapsed: float  # seconds since the run started (0 while queued)
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE
+
+
+class RunState:
+    """Progress of one job, written by its worker thread and read by pages (under a lock)."""
+
+    def __init__(self, batch_size: int):
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+        self._status = "queued"
+        self._position = 0
+        self._losses: list[float] = []
+        self._epochs: list[EpochEvent] = []
+        self._step = self._steps_per_epoch = self._total_steps = 0
+        self._samples_per_s = 0.0
+        self._diverged_step = None
+        self._error = ""
+        self._submitted = time.perf_counter()
+        self._started = self._first_loss = None
+        self._ended = None
+        self.result: RunResult | None = None  # set once, when the run ends with a model
+
+    def on_event(self, event) -> None:
+        with self._lock:
+            if isinstance(event, StepEvent):
+                self._losses.append(event.loss)
+                self._step = event.step
+                if self._first_loss is None:
+                    self._first_loss = time.perf_counter()
+            elif isinstance(event, EpochEvent):
+                self._epochs.append(event)
+                self._samples_per_s = event.samples_per_s
+
+    def _set(self, **values) -> None:
+        with self._lock:
+            for name, value in values.items():
+                setattr(self, f"_{name}", value)
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            now = self._ended or time.perf_counter()
+            return Snapshot(
+                self._status, self._position, self._step, len(self._epochs), self._total_steps,
+                self._steps_per_epoch, self._live_speed(now), list(self._losses), list(self._epochs),
+                self._diverged_step, self._error,
+                None if self._first_loss is None else self._first_loss - self._submitted,
+                0.0 if self._started is None else now - self._started)
+
+    def _live_speed(self, now: float) -> float:
+        """Samples per second: the last epoch's figure, or the running one during the first epoch."""
+        if self._epochs or self._started is None or not self._step:
+            return self._samples_per_s
+        return self._step * self._batch_size / max(now - self._started, 1e-9)
+
+
+@dataclass(eq=False)
+class Job:
+    id: int
+    owner: str  # who asked (a session id); a whole owner can be cancelled at once
+    config: TrainConfig
+    state: RunState
+    splits: D.MnistSplits = field(repr=False)
+    epoch_hook: Callable | None = field(default=None, repr=False)
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.state.snapshot().done
+
+
+def default_max_running() -> int:
+    if os.environ.get("TLL_MAX_JOBS"):
+        return max(1, int(os.environ["TLL_MAX_JOBS"]))
+    return 2 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
+
+
+class JobManager:
+    """A first-come queue in front of at most `max_running` concurrent trainings."""
+
+    def __init__(self, max_running: int | None = None, threads_per_job: int | None = None):
+        self.max_running = max_running or default_max_running()
+        self.threads_per_job = threads_per_job or max(1, (os.cpu_count() or 1) // self.max_running)
+        self._lock = threading.Lock()
+        self._queue: deque[Job] = deque()
+        self._running: set[Job] = set()
+        self._ids = itertools.count(1)
+        self.peak_running = 0  # the most jobs ever running at once (for checks and the load test)
+
+    # asking -------------------------------------------------------------------------------------
+
+    def submit(self, config: TrainConfig, splits: D.MnistSplits, owner: str = "",
+               epoch_hook: Callable | None = None) -> Job:
+        """Queue a run of `config`; it starts as soon as a slot is free. Bad settings raise ConfigError now."""
+        config = replace(config).validate()
+        job = Job(next(self._ids), owner, config, RunState(config.batch_size), splits, epoch_hook)
+        with self._lock:
+            self._queue.append(job)
+            self._renumber()
+        self._dispatch()
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Stop a running job within one step (it keeps its weights); drop a queued one."""
+        job.cancel_event.set()
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                job.state._set(status="cancelled", position=0, ended=time.perf_counter())
+                self._renumber()
+        self._dispatch()
+
+    def cancel_owner(self, owner: str) -> int:
+        """Cancel every queued or running job of `owner` (e.g. a closed browser tab); returns how many."""
+        with self._lock:
+            jobs = [j for j in (*self._queue, *self._running) if j.owner == owner]
+        for job in jobs:
+            self.cancel(job)
+        return len(jobs)
+
+    def owners(self) -> set[str]:
+        """Owners with a queued or running job."""
+        with self._lock:
+            return {j.owner for j in (*self._queue, *self._running)}
+
+    def counts(self) -> tuple[int, int]:
+        """(running, queued) right now."""
+        with self._lock:
+            return len(self._running), len(self._queue)
+
+    # running ------------------------------------------------------------------------------------
+
+    def _renumber(self) -> None:
+        for position, job in enumerate(self._queue, 1):
+            job.state._set(position=position)
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            while self._queue and len(self._running) < self.max_running:
+                job = self._queue.popleft()
+                self._running.add(job)
+                self.peak_running = max(self.peak_running, len(self._running))
+                job.state._set(status="running", position=0, started=time.perf_counter())
+                job.thread = threading.Thread(target=self._work, args=(job,), name=f"train-{job.id}", daemon=True)
+                job.thread.start()
+            self._renumber()
+
+    def _work(self, job: Job) -> None:
+        torch.set_num_threads(self.threads_per_job)  # this thread's intra-op pool only
+        state = job.state
+        try:
+            trainer = Trainer(job.config, job.splits, on_event=state.on_event,
+                              should_stop=job.cancel_event.is_set, epoch_hook=job.epoch_hook)
+            per_epoch = trainer.iterations_per_epoch()
+            state._set(steps_per_epoch=per_epoch, total_steps=per_epoch * job.config.epochs)
+            result = trainer.run()
+            state.result = result
+            state._set(status=result.status, diverged_step=result.diverged_step)
+        except ConfigError as exc:
+            state._set(status="failed", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - the worker must always end its job and free its slot
+            state._set(status="failed", error=f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+        finally:
+            state._set(ended=time.perf_counter())
+            with self._lock:
+                self._running.discard(job)
+            self._dispatch()
+
+
+_manager: JobManager | None = None
+_manager_lock = threading.Lock()
+
+
+def manager() -> JobManager:
+    """The process-wide job manager (created on first use from TLL_MAX_JOBS)."""
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            _manager = JobManager()
+        return _manager

@@ -1,0 +1,45 @@
+"""Training Lab: sliders drive a real training run; loss and accuracy per epoch; compare runs."""
+import streamlit as st
+
+from core import data as D
+from core.history import lesson_code
+from core.train import ConfigError
+from ui import lab_controls as controls
+from ui import lab_history, runs
+from ui.lab_live import live_panel
+from ui.session import dataset, tr
+
+st.title(tr("lab.title"))
+st.caption(tr("lab.intro"))
+splits = dataset()
+controls.init_state()
+
+with st.expander(tr("lab.presets"), expanded="lab_preset" in st.session_state):
+    controls.presets()
+
+left, right = st.columns([1, 2.2], gap="large")
+with left:
+    controls.draw()
+    config = controls.config()
+    n_train = min(config.train_subset or len(splits.train), len(splits.train))
+    per_epoch, last = D.batch_plan(n_train, config.batch_size, config.drop_last)
+    st.markdown(tr("lab.implied", n=f"{n_train:,}", batch=config.batch_size, iters=f"{per_epoch:,}",
+                   epochs=config.epochs, total=f"{per_epoch * config.epochs:,}", last=last))
+    train_col, stop_col = st.columns(2)
+    if train_col.button(tr("lab.train"), key="train", type="primary", width="stretch"):
+        try:
+            runs.start(config, epoch_hook=controls.noise_hook(splits))
+            lab_history.select_newest()
+        except ConfigError as exc:
+            st.error(tr(f"errors.{exc.key}", **exc.params))
+    if stop_col.button(tr("lab.stop"), key="stop", width="stretch", disabled=not runs.active()):
+        runs.stop_all()
+    st.caption(tr("lab.same_seed", seed=config.seed))
+
+with right:
+    live_panel()
+
+with st.expander(tr("lab.code_title")):
+    st.code(lesson_code(config), language="python")
+
+lab_history.history_section()

@@ -1,0 +1,91 @@
+"""The job manager: a bounded number of runs at once, first come first served, cancellable."""
+import time
+
+import pytest
+
+from core.jobs import JobManager
+from core.train import ConfigError, TrainConfig
+
+SLOW = dict(batch_size=1, epochs=1, train_subset=4000, device="cpu")  # thousands of steps: runs until cancelled
+QUICK = dict(batch_size=128, epochs=1, train_subset=256, device="cpu")
+
+
+def wait_until(predicate, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_runs_a_job_to_the_end_with_its_progress(splits):
+    manager = JobManager(max_running=1)
+    job = manager.submit(TrainConfig(**QUICK), splits, owner="a")
+    wait_until(lambda: job.done)
+    snap = job.state.snapshot()
+    assert snap.status == "finished" and snap.step == snap.total_steps == 2 and len(snap.losses) == 2
+    assert snap.epochs[0].val_acc > 0 and snap.seconds_to_first_loss is not None
+    assert job.state.result.model is not None
+
+
+def test_never_more_than_the_limit_and_queue_order_is_kept(splits):
+    manager = JobManager(max_running=2, threads_per_job=1)
+    jobs = [manager.submit(TrainConfig(**SLOW, seed=i), splits, owner=f"s{i}") for i in range(5)]
+    wait_until(lambda: jobs[1].state.snapshot().step > 0)
+    assert [j.state.snapshot().status for j in jobs] == ["running", "running", "queued", "queued", "queued"]
+    assert [j.state.snapshot().queue_position for j in jobs[2:]] == [1, 2, 3]
+    order = []
+    for job in jobs:  # cancel in turn: each freed slot goes to the next in the queue
+        wait_until(lambda: job.state.snapshot().status == "running" and job.state.snapshot().step > 0)
+        order.append(job.id)
+        assert manager.counts()[0] <= 2
+        manager.cancel(job)
+        wait_until(lambda: job.done)
+    assert order == [j.id for j in jobs] and manager.peak_running == 2
+    assert all(j.state.snapshot().status == "stopped" for j in jobs)
+
+
+def test_cancelling_a_queued_job_frees_its_place(splits):
+    manager = JobManager(max_running=1)
+    running = manager.submit(TrainConfig(**SLOW), splits, owner="a")
+    queued = manager.submit(TrainConfig(**QUICK), splits, owner="b")
+    last = manager.submit(TrainConfig(**QUICK), splits, owner="c")
+    assert last.state.snapshot().queue_position == 2
+    manager.cancel(queued)
+    assert queued.state.snapshot().status == "cancelled" and last.state.snapshot().queue_position == 1
+    manager.cancel(running)
+    wait_until(lambda: last.done)
+    assert last.state.snapshot().status == "finished"
+    assert running.state.snapshot().status == "stopped" and running.state.result.model is not None
+
+
+def test_cancel_owner_stops_everything_of_one_session(splits):
+    manager = JobManager(max_running=1)
+    mine = [manager.submit(TrainConfig(**SLOW), splits, owner="closed-tab") for _ in range(2)]
+    other = manager.submit(TrainConfig(**QUICK), splits, owner="open-tab")
+    assert manager.cancel_owner("closed-tab") == 2
+    wait_until(lambda: other.done)
+    assert other.state.snapshot().status == "finished"
+    assert {j.state.snapshot().status for j in mine} <= {"stopped", "cancelled"}
+    assert manager.owners() == set()
+
+
+def test_impossible_settings_are_refused_before_queueing(splits):
+    manager = JobManager(max_running=1)
+    with pytest.raises(ConfigError):
+        manager.submit(TrainConfig(batch_size=0), splits)
+    assert manager.counts() == (0, 0)
+
+
+def test_a_crashing_run_fails_and_frees_its_slot(splits):
+    manager = JobManager(max_running=1)
+
+    def broken_hook(model, epoch):
+        raise RuntimeError("measurement broke")
+
+    bad = manager.submit(TrainConfig(**QUICK), splits, epoch_hook=broken_hook)
+    good = manager.submit(TrainConfig(**QUICK), splits)
+    wait_until(lambda: good.done)
+    assert bad.state.snapshot().status == "failed" and "measurement broke" in bad.state.snapshot().error
+    assert good.state.snapshot().status == "finished"

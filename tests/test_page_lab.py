@@ -1,0 +1,138 @@
+"""The Training Lab page, driven as a learner would: controls, Train, Stop, presets, URL, history."""
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+PAGE = str(ROOT / "pages" / "lab.py")
+
+
+def open_lab(lang="en", **query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["lang"] = lang
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def run_until(at: AppTest, predicate, timeout=60) -> AppTest:
+    """Rerun the page (as its fragment does every 0.5 s) until `predicate(at)` holds, then draw it once more."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = predicate(at)
+        at.run()
+        assert not at.exception, at.exception
+        if done:
+            return at
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def newest_status(at):
+    return at.session_state["runs"][-1].job.state.snapshot().status
+
+
+def charts(at):
+    return at.get("vega_lite_chart")
+
+
+def chart_text(chart) -> str:
+    """Every value of every dataset of an Altair chart, as the browser receives them (Arrow)."""
+    import pyarrow as pa
+
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+    return " ".join(f.to_csv() for f in frames)
+
+
+def test_controls_train_and_show_charts_history_and_current_model():
+    at = open_lab()
+    assert not at.exception and "No run yet" in at.info[0].value
+    at.select_slider(key="batch_size").set_value(128)
+    at.select_slider(key="learning_rate").set_value(0.005)
+    at.slider(key="dropout").set_value(0.2)
+    at.selectbox(key="optimizer").set_value("rmsprop")
+    at.slider(key="epochs").set_value(2)
+    at.radio(key="model").set_value("mlp")
+    at.number_input(key="seed").set_value(3)
+    at.selectbox(key="train_subset").set_value(1000)
+    at.run()
+    implied = " ".join(m.value for m in at.markdown)
+    assert "**1,000** training samples ÷ batch size **128** → **8** iterations" in implied
+    assert "= **16** updates in total" in implied
+    code = at.code[0].value
+    assert "batch_size=128" in code and "optim.RMSprop(model.parameters(), lr=0.005)" in code
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    assert "Run 1 finished 2 epochs" in at.success[0].value
+    assert len(charts(at)) == 2  # loss, accuracy
+    table = at.dataframe[0].value
+    assert list(table["Run"]) == ["Run 1"] and table["Status"][0] == "finished"
+    assert 0 < table["Val. accuracy"][0] <= 1
+    run = at.session_state["runs"][-1]
+    assert run.config.optimizer == "rmsprop" and run.config.dropout == 0.2 and run.config.seed == 3
+    from ui.runs import KEPT_MODEL
+    assert run.job.state.result.model is not None and newest_status(at) in KEPT_MODEL
+    assert at.query_params["optimizer"] == "rmsprop" and at.query_params["batch_size"] == "128"
+
+
+def test_a_diverging_run_is_marked_and_the_page_stays_usable():
+    at = open_lab(optimizer="sgd", learning_rate="1", batch_size="1", epochs="1", train_subset="300")
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "diverged")
+    step = at.session_state["runs"][-1].job.state.snapshot().diverged_step
+    assert f"diverged at step {step}" in at.error[0].value
+    assert at.dataframe[0].value["Status"][0] == f"diverged at step {step}"
+    assert f"diverged at step {step}" in chart_text(charts(at)[0])  # marked in the chart
+    at.select_slider(key="learning_rate").set_value(0.01)  # still usable: train again
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+
+
+def test_stop_mid_run_keeps_what_was_learned():
+    at = open_lab(batch_size="1", epochs="1")  # 8,000 steps: seconds of training
+    at.button(key="train").click().run()
+    run_until(at, lambda a: a.session_state["runs"][-1].job.state.snapshot().step > 20)
+    at.button(key="stop").click().run()
+    run_until(at, lambda a: newest_status(a) == "stopped")
+    snap = at.session_state["runs"][-1].job.state.snapshot()
+    assert 20 < snap.step < snap.total_steps
+    assert at.session_state["runs"][-1].job.state.result.model is not None
+    assert "was stopped" in at.success[0].value
+
+
+def test_two_runs_are_overlaid_with_a_legend_naming_what_differed():
+    at = open_lab(epochs="1", train_subset="1000", batch_size="256")
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    at.select_slider(key="learning_rate").set_value(0.01)
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    assert at.multiselect(key="overlay").value == ["Run 1", "Run 2"]
+    data = chart_text(charts(at)[0])
+    assert "Run 1 · lr 0.001" in data and "Run 2 · lr 0.01" in data
+    assert len(at.dataframe[0].value) == 2
+    csv = at.get("download_button")[0]
+    assert not csv.proto.disabled
+    at.multiselect(key="overlay").set_value(["Run 1"])
+    at.button(key="delete_runs").click().run()
+    assert [r.name for r in at.session_state["runs"]] == ["Run 2"]
+    at.button(key="clear_runs").click().run()
+    assert at.session_state["runs"] == [] and "No run yet" in at.info[0].value
+
+
+def test_presets_and_shared_links_set_the_controls():
+    at = open_lab()
+    at.button(key="preset_overfitting_0").click().run()
+    assert at.selectbox(key="train_subset").value == 300 and at.slider(key="dropout").value == 0.0
+    assert at.slider(key="epochs").value == 40
+    assert "validation loss turns up" in " ".join(i.value for i in at.info)
+    at.button(key="preset_batch_size_1").click().run()
+    assert at.select_slider(key="batch_size").value == 256 and at.selectbox(key="optimizer").value == "sgd"
+    shared = open_lab("ja", optimizer="momentum", learning_rate="0.05", batch_size="32", dropout="0.5", epochs="7")
+    assert shared.selectbox(key="optimizer").value == "momentum"
+    assert shared.select_slider(key="learning_rate").value == 0.05
+    assert shared.select_slider(key="batch_size").value == 32 and shared.slider(key="dropout").value == 0.5
+    assert shared.slider(key="epochs").value == 7 and shared.title[0].value == "学習ラボ"
+    nonsense = open_lab(batch_size="3", learning_rate="abc")  # ignored, not a crash
+    assert nonsense.select_slider(key="batch_size").value == 64 and not nonsense.exception

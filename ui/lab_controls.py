@@ -1,0 +1,113 @@
+"""The Training Lab's controls: widgets with stable keys, kept in the URL and across page changes.
+
+Widget keys (tests drive them): batch_size, learning_rate, dropout, optimizer, epochs, model,
+device, seed, patience, train_subset, record_noise. The URL holds the same names, so
+`?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment.
+"""
+import streamlit as st
+
+from core import data as D
+from core.device import available_devices
+from core.presets import PRESETS, preset_config
+from core.train import OPTIMIZERS, TrainConfig
+from core.models import MODEL_NAMES
+from ui.session import tr
+
+BATCH_SIZES = [2 ** k for k in range(11)]  # 1 … 1024
+LEARNING_RATES = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0]  # log scale
+SUBSETS = [0, 300, 1000, 3000]  # 0 = the whole training set
+DEFAULTS = TrainConfig()
+PARSE = {"batch_size": int, "learning_rate": float, "dropout": float, "optimizer": str, "epochs": int,
+         "model": str, "device": str, "seed": int, "patience": int, "train_subset": int}
+ALLOWED = {"batch_size": BATCH_SIZES, "learning_rate": LEARNING_RATES, "optimizer": list(OPTIMIZERS),
+           "model": list(MODEL_NAMES), "device": available_devices(), "train_subset": SUBSETS}
+RANGES = {"dropout": (0.0, 0.8), "epochs": (1, 50), "seed": (0, 9999), "patience": (0, 10)}
+SAVED = "lab_settings"  # survives while the learner is on another page (widget state does not)
+
+
+def _valid(key: str, value) -> bool:
+    if key in ALLOWED:
+        return value in ALLOWED[key]
+    low, high = RANGES[key]
+    return low <= value <= high
+
+
+def init_state() -> None:
+    """Fill every control's value: from the URL on the first visit, else from the saved settings."""
+    saved = st.session_state.setdefault(SAVED, {k: getattr(DEFAULTS, k) for k in PARSE})
+    if not st.session_state.get("lab_url_read"):
+        st.session_state.lab_url_read = True
+        for key, parse in PARSE.items():
+            if key in st.query_params:
+                try:
+                    value = parse(st.query_params[key])
+                except ValueError:
+                    continue
+                if _valid(key, value):
+                    saved[key] = value
+    for key, value in saved.items():
+        st.session_state.setdefault(key, value)
+    st.session_state.setdefault("record_noise", False)
+
+
+def apply_preset(name: str, variant: int) -> None:
+    """on_click of a preset button: set the controls to the preset's variant."""
+    keep = {k: st.session_state[k] for k in ("seed", "device", "model")}
+    config = preset_config(name, variant, **keep)
+    for key in PARSE:
+        st.session_state[key] = getattr(config, key)
+    st.session_state.lab_preset = (name, variant)
+
+
+def draw() -> None:
+    """The widgets, in the sidebar-like left column."""
+    st.select_slider(tr("lab.batch_size"), BATCH_SIZES, key="batch_size", help=tr("lab.batch_size_help"))
+    st.select_slider(tr("lab.learning_rate"), LEARNING_RATES, key="learning_rate", format_func=lambda v: f"{v:g}",
+                     help=tr("lab.learning_rate_help"))
+    st.slider(tr("lab.dropout"), 0.0, 0.8, step=0.05, key="dropout", help=tr("lab.dropout_help"))
+    st.selectbox(tr("lab.optimizer"), list(OPTIMIZERS), key="optimizer", format_func=OPTIMIZERS.get)
+    st.slider(tr("lab.epochs"), 1, 50, key="epochs")
+    with st.expander(tr("lab.more_settings")):
+        st.radio(tr("lab.model"), list(MODEL_NAMES), key="model", format_func=lambda m: tr(f"lab.model_{m}"),
+                 horizontal=True)
+        st.selectbox(tr("lab.device"), available_devices(), key="device", format_func=lambda d: tr(f"lab.device_{d}"))
+        st.number_input(tr("lab.seed"), 0, 9999, step=1, key="seed", help=tr("lab.seed_help"))
+        st.number_input(tr("lab.patience"), 0, 10, step=1, key="patience", help=tr("lab.patience_help"))
+        st.selectbox(tr("lab.train_subset"), SUBSETS, key="train_subset",
+                     format_func=lambda n: tr("lab.subset_all") if n == 0 else f"{n:,}")
+        st.checkbox(tr("lab.record_noise"), key="record_noise", help=tr("lab.record_noise_help"))
+
+
+def config() -> TrainConfig:
+    """The settings as a TrainConfig; also saved for the next visit and written to the URL."""
+    values = {k: st.session_state[k] for k in PARSE}
+    st.session_state[SAVED] = values
+    for key, value in values.items():
+        st.query_params[key] = f"{value:g}" if isinstance(value, float) else str(value)
+    return TrainConfig(**values)
+
+
+def presets() -> None:
+    """One row per classroom preset: its two variants and what to watch."""
+    for name in PRESETS:
+        title, a, b = st.columns([3, 2, 2], vertical_alignment="center")
+        title.markdown(f"**{tr(f'lab.preset_{name}')}**")
+        a.button(tr(f"lab.preset_{name}_a"), key=f"preset_{name}_0", on_click=apply_preset, args=(name, 0),
+                 width="stretch")
+        b.button(tr(f"lab.preset_{name}_b"), key=f"preset_{name}_1", on_click=apply_preset, args=(name, 1),
+                 width="stretch")
+    chosen = st.session_state.get("lab_preset")
+    if chosen:
+        st.info(tr(f"lab.preset_{chosen[0]}_watch"))
+
+
+NOISE_SAMPLES = 2000  # training samples the per-epoch gradient-noise measurement uses
+
+
+def noise_hook(splits):
+    """With "record gradient noise" on: an epoch hook measuring tr(Σ), ‖G‖² and B_simple each epoch."""
+    if not st.session_state.record_noise:
+        return None
+    from core.noise import make_epoch_hook
+
+    return make_epoch_hook(D.to_tensors(splits.train, limit=NOISE_SAMPLES))

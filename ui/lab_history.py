@@ -1,0 +1,66 @@
+"""The Training Lab's run history: a table, which runs to overlay, delete, clear and CSV download."""
+import math
+
+import pandas as pd
+import streamlit as st
+
+from core.history import epoch_rows
+from core.train import OPTIMIZERS
+from ui import runs
+from ui.session import tr
+
+
+def status_text(run: runs.SessionRun) -> str:
+    snap = run.job.state.snapshot()
+    if snap.status == "diverged":
+        return tr("lab.status_diverged", step=snap.diverged_step)
+    if snap.status == "queued":
+        return tr("lab.status_queued", position=snap.queue_position)
+    return tr(f"lab.status_{snap.status}")
+
+
+def _row(run: runs.SessionRun) -> dict:
+    c, snap = run.config, run.job.state.snapshot()
+    last = snap.epochs[-1] if snap.epochs else None
+    best = max((e.val_acc for e in snap.epochs), default=math.nan)
+    return {tr("lab.col_run"): run.name, tr("lab.col_status"): status_text(run),
+            tr("lab.batch_size"): c.batch_size, tr("lab.learning_rate"): f"{c.learning_rate:g}",
+            tr("lab.dropout"): c.dropout, tr("lab.optimizer"): OPTIMIZERS[c.optimizer],
+            tr("lab.model"): c.model.upper(), tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.seed"): c.seed,
+            tr("lab.col_train_loss"): last.train_loss if last else math.nan,
+            tr("lab.col_val_loss"): last.val_loss if last else math.nan,
+            tr("lab.col_val_acc"): last.val_acc if last else math.nan, tr("lab.col_best_acc"): best,
+            tr("lab.col_seconds"): round(snap.elapsed, 1)}
+
+
+def select_newest() -> None:
+    """Show a newly started run in the charts, beside the runs already picked."""
+    names = [r.name for r in runs.history()]
+    st.session_state["overlay"] = [n for n in st.session_state.get("overlay", []) if n in names] + names[-1:]
+
+
+def history_section() -> None:
+    history = runs.history()
+    if not history:
+        return
+    st.subheader(tr("lab.history_title"))
+    st.caption(tr("lab.history_caption"))
+    names = [r.name for r in history]
+    st.session_state["overlay"] = [n for n in st.session_state.get("overlay", []) if n in names]
+    st.multiselect(tr("lab.overlay"), names, key="overlay", help=tr("lab.overlay_help"))
+    st.dataframe(pd.DataFrame([_row(r) for r in history]), hide_index=True, width="stretch",
+                 column_config={tr("lab.col_val_acc"): st.column_config.NumberColumn(format="percent"),
+                                tr("lab.col_best_acc"): st.column_config.NumberColumn(format="percent"),
+                                tr("lab.col_train_loss"): st.column_config.NumberColumn(format="%.4f"),
+                                tr("lab.col_val_loss"): st.column_config.NumberColumn(format="%.4f")})
+    delete_col, clear_col, csv_col = st.columns(3)
+    if delete_col.button(tr("lab.delete"), key="delete_runs", disabled=not st.session_state.overlay):
+        runs.delete(st.session_state.overlay)
+        st.rerun()
+    if clear_col.button(tr("lab.clear"), key="clear_runs"):
+        runs.delete(names)
+        st.rerun()
+    rows = [row for r in history for row in epoch_rows(r.name, r.config, r.job.state.snapshot().status,
+                                                       r.job.state.snapshot().epochs)]
+    csv_col.download_button(tr("lab.download_csv"), pd.DataFrame(rows).to_csv(index=False), "training-runs.csv",
+                            "text/csv", key="download_csv", disabled=not rows)

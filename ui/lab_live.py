@@ -1,0 +1,70 @@
+"""The Training Lab's live part: progress and charts, redrawn from the jobs' RunState while they train."""
+import streamlit as st
+
+from core.history import legend_labels
+from ui import runs
+from ui.lab_charts import Curve, accuracy_chart, loss_chart
+from ui.session import tr
+
+POLL_SECONDS = 0.5
+
+
+def overlay_runs() -> list[runs.SessionRun]:
+    """The runs the charts show: those picked in the history (the newest run is always added)."""
+    chosen = set(st.session_state.get("overlay", []))
+    return [r for r in runs.history() if r.name in chosen]
+
+
+def live_panel() -> None:
+    """Redraw every POLL_SECONDS while a run of this session is queued or training; still otherwise."""
+    watching = [r.name for r in runs.active()]
+    st.fragment(run_every=POLL_SECONDS if watching else None)(_draw)(watching)
+
+
+def _draw(watching: list[str]) -> None:
+    if any(r.name in watching and r.job.done for r in runs.history()):
+        st.rerun(scope="app")  # a run ended: refresh the history, the Stop button and the current model
+    history = runs.history()
+    if not history:
+        st.info(tr("lab.no_runs"))
+        return
+    _status(history[-1])
+    shown = overlay_runs()
+    snaps = [r.job.state.snapshot() for r in shown]
+    labels = legend_labels([r.name for r in shown], [r.config for r in shown])
+    curves = [Curve(label, snap) for label, snap in zip(labels, snaps) if snap.losses]
+    if not curves:
+        return
+    st.markdown(f"**{tr('lab.loss_title')}**")
+    st.altair_chart(loss_chart(curves), width="stretch")
+    st.caption(tr("lab.loss_caption"))
+    if any(c.snap.epochs for c in curves):
+        st.markdown(f"**{tr('lab.accuracy_title')}**")
+        st.altair_chart(accuracy_chart(curves), width="stretch")
+    noise_rows = [dict(run=c.label, epoch=e.epoch, **e.extra) for c in curves for e in c.snap.epochs if e.extra]
+    if noise_rows:
+        from ui.noise_charts import noise_over_epochs_chart
+
+        st.markdown(f"**{tr('lab.noise_title')}**")
+        st.altair_chart(noise_over_epochs_chart(noise_rows), width="stretch")
+
+
+def _status(run: runs.SessionRun) -> None:
+    """What the newest run is doing: queued, a progress bar, or how it ended."""
+    snap = run.job.state.snapshot()
+    if snap.status == "queued":
+        st.warning(tr("lab.queued", run=run.name, position=snap.queue_position))
+    elif snap.status == "running":
+        fraction = snap.step / snap.total_steps if snap.total_steps else 0.0
+        st.progress(min(fraction, 1.0), text=tr(
+            "lab.progress", run=run.name, epoch=min(snap.epoch + 1, run.config.epochs), epochs=run.config.epochs,
+            step=f"{snap.step:,}", steps=f"{snap.total_steps:,}", speed=f"{snap.samples_per_s:,.0f}"))
+    elif snap.status == "diverged":
+        st.error(f"{run.name}: " + tr("errors.diverged", step=snap.diverged_step))
+    elif snap.status == "failed":
+        st.error(tr("lab.failed", run=run.name, error=snap.error.splitlines()[0] if snap.error else ""))
+    else:
+        last = snap.epochs[-1] if snap.epochs else None
+        acc = f"{100 * last.val_acc:.1f}" if last else "–"
+        st.success(tr(f"lab.ended_{snap.status}", run=run.name, epochs=snap.epoch, acc=acc,
+                      seconds=f"{snap.elapsed:.1f}"))

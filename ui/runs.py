@@ -1,0 +1,64 @@
+"""This session's run history: every run started here, its job, settings and curves."""
+from dataclasses import dataclass
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from core import jobs
+from core.train import TrainConfig
+
+KEPT_MODEL = ("finished", "stopped", "early_stopped")  # runs whose model the other pages may use
+
+
+@dataclass(eq=False)
+class SessionRun:
+    name: str  # "Run 3"
+    job: jobs.Job
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.job.config
+
+
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "script"
+
+
+def history() -> list[SessionRun]:
+    return st.session_state.setdefault("runs", [])
+
+
+def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
+    """Queue a run for this session (ConfigError for impossible settings) and add it to the history."""
+    from ui.session import dataset
+
+    job = jobs.manager().submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook)
+    st.session_state["run_counter"] = st.session_state.get("run_counter", 0) + 1
+    run = SessionRun(f"Run {st.session_state.run_counter}", job)
+    history().append(run)
+    return run
+
+
+def active() -> list[SessionRun]:
+    """Runs queued or still training."""
+    return [r for r in history() if not r.job.done]
+
+
+def stop_all() -> None:
+    for run in active():
+        jobs.manager().cancel(run.job)
+
+
+def delete(names: list[str]) -> None:
+    for run in [r for r in history() if r.name in names]:
+        jobs.manager().cancel(run.job)
+        history().remove(run)
+
+
+def latest_with_model() -> SessionRun | None:
+    """The most recent run that ended with a usable model (finished, stopped or early-stopped)."""
+    for run in reversed(history()):
+        if run.job.state.result is not None and run.job.state.snapshot().status in KEPT_MODEL:
+            return run
+    return None
