@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
+import torch._dynamo  # noqa: F401 - the first optimizer of a process imports it (~2-3 s): pay that at
+import torch.nn.functional as F  # start-up, not between a learner's click on Train and the first loss
 from torch import nn
 
 from core import data as D

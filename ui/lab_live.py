@@ -25,17 +25,15 @@ def _draw(watching: list[str]) -> None:
     if any(r.name in watching and r.job.done for r in runs.history()):
         st.rerun(scope="app")  # a run ended: refresh the history, the Stop button and the current model
     history = runs.history()
-    if not history:
+    if history:
+        _status(history[-1])
+    else:
         st.info(tr("lab.no_runs"))
-        return
-    _status(history[-1])
     shown = overlay_runs()
     snaps = [r.job.state.snapshot() for r in shown]
     labels = legend_labels([r.name for r in shown], [r.config for r in shown])
     curves = [Curve(label, snap) for label, snap in zip(labels, snaps) if snap.losses]
-    if not curves:
-        return
-    st.markdown(f"**{tr('lab.loss_title')}**")
+    st.markdown(f"**{tr('lab.loss_title')}**")  # drawn empty before the first run: the first loss shows at once
     st.altair_chart(loss_chart(curves), width="stretch")
     st.caption(tr("lab.loss_caption"))
     if any(c.snap.epochs for c in curves):

@@ -2,4 +2,6 @@
 PAGES = [
     ("pages/home.py", "home.nav", ":material/home:", "home.nav_help"),
     ("pages/data.py", "data.nav", ":material/dataset:", "data.nav_help"),
+    ("pages/lab.py", "lab.nav", ":material/model_training:", "lab.nav_help"),
+    ("pages/graph.py", "graph.nav", ":material/account_tree:", "graph.nav_help"),
 ]

@@ -78,8 +78,9 @@ def page(browser):
     context.close()
 
 
-def wait_for_app(tab) -> None:
-    """Wait until Streamlit has finished its script run (no 'Running…' status widget)."""
-    tab.wait_for_selector('[data-testid="stApp"]')
+def wait_for_app(tab, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has drawn the page's title and finished its script run."""
+    tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        "() => document.querySelector('h1') && document.querySelector("
+        "'[data-testid=\"stApp\"]').getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout)
