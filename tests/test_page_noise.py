@@ -1,0 +1,77 @@
+"""The noise page measures the model in use (or a fresh one) and draws its four plots."""
+import time
+
+import pyarrow as pa
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from core import data as D
+from core import jobs
+from core.noise import make_epoch_hook
+from core.train import TrainConfig
+from ui.runs import SessionRun
+
+
+def open_page(lang: str, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/noise.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def charts(at: AppTest) -> list:
+    return [c.proto for c in at.get("vega_lite_chart")]
+
+
+def plotted(chart) -> list[dict]:
+    """Every data row a chart carries (Streamlit sends them as Arrow tables beside the spec)."""
+    return [row for d in chart.datasets for row in pa.ipc.open_stream(d.data.data).read_all().to_pylist()]
+
+
+def assert_four_plots(at: AppTest) -> float:
+    """The cloud with G's arrow, E‖g_B − G‖² with its theory line, the cosines, the noise scale; returns B_simple."""
+    cloud, variance, cosine, scale = charts(at)[:4]
+    sizes = {row["batch_size"] for row in plotted(cloud) if "batch_size" in row}
+    assert sizes == {2 ** k for k in range(11)}  # one cloud per batch size, 1 … 1,024
+    assert "triangle-right" in cloud.spec  # the arrow head of G
+    kinds = {row["kind"] for row in plotted(variance)}
+    assert len(kinds) == 2 and len(plotted(variance)) == 22  # measured and theory at 11 sizes
+    assert all(-1 <= row["cosine"] <= 1 for row in plotted(cosine))
+    b_simple = float(at.metric[2].value)
+    assert f"B_simple ≈ {b_simple:.0f}" in {row.get("label") for row in plotted(scale)}  # its marker
+    return b_simple
+
+
+def test_the_trained_default_model_in_japanese():
+    at = open_page("ja")
+    assert "既定のモデル" in at.caption[0].value  # model_caption: which model is measured
+    assert "8,000 個の訓練サンプル" in at.caption[1].value
+    assert [m.label for m in at.metric] == ["tr(Σ)（勾配のノイズ）", "‖G‖²（信号）", "B_simple（ノイズスケール）"]
+    assert at.subheader[0].value.startswith("① ミニバッチの勾配")
+    assert assert_four_plots(at) > 1
+
+
+def test_a_fresh_model_scatters_differently():
+    trained = open_page("en")
+    fresh = open_page("en", noise_model="fresh")
+    assert "before any training" in fresh.caption[0].value
+    assert assert_four_plots(fresh) != assert_four_plots(trained)
+    assert len(charts(fresh)) == 4
+
+
+def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
+    hook = make_epoch_hook(D.to_tensors(splits.train), n_samples=300)
+    job = jobs.manager().submit(TrainConfig(epochs=2, train_subset=500, device="cpu"), splits, owner="noise-test",
+                                epoch_hook=hook)
+    deadline = time.monotonic() + 60
+    while not job.state.snapshot().done and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.state.snapshot().status == "finished"
+    at = open_page("en", runs=[SessionRun("Run 1", job)], noise_samples=2000)
+    assert "your latest run" in at.caption[0].value and "2,000 training samples" in at.caption[1].value
+    epochs_chart = charts(at)[4]
+    assert [row["epoch"] for row in plotted(epochs_chart)] == [1, 2]
+    assert {"trace_sigma", "grad_norm_sq", "b_simple"} <= set(plotted(epochs_chart)[0])

@@ -1,0 +1,124 @@
+"""Altair charts of SGD gradient noise, shared by the noise page and the Training Lab.
+
+Every builder takes the numbers and the language and returns a chart; none calls Streamlit.
+"""
+import math
+
+import altair as alt
+import pandas as pd
+
+from core.i18n import t
+from core.noise import NoiseReport
+
+EPOCH_QUANTITIES = ("trace_sigma", "grad_norm_sq", "b_simple")
+LOG_B = alt.Scale(type="log", base=2)
+
+
+def _batch_axis(lang: str) -> alt.X:
+    return alt.X("batch_size:Q", scale=LOG_B, title=t("noise.axis_batch_size", lang))
+
+
+def cloud_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
+    """Plot 1: each drawn g_B as a point (along G, along u ⊥ G), one colour per batch size, and G as an arrow.
+
+    Both axes share one scale, so a round cloud looks round; click a legend entry to pick one size.
+    """
+    points = pd.DataFrame([{"batch_size": s.batch_size, "along": a, "across": c}
+                           for s in report.sizes for a, c in zip(s.along.tolist(), s.across.tolist())])
+    g_norm = math.sqrt(report.scale.grad_norm_sq)
+    lo, hi = min(points["along"].min(), 0.0), max(points["along"].max(), g_norm)
+    half = 0.55 * max(hi - lo, 2 * points["across"].abs().max())  # half the side of a square view
+    mid = (lo + hi) / 2
+    x_scale = alt.Scale(domain=[mid - half, mid + half], nice=False)
+    x = alt.X("along:Q", title=t("noise.axis_along", lang), scale=x_scale)
+    y = alt.Y("across:Q", title=t("noise.axis_across", lang), scale=alt.Scale(domain=[-half, half], nice=False))
+    pick = alt.selection_point(fields=["batch_size"], bind="legend")
+    cloud = alt.Chart(points).mark_circle(size=30).encode(
+        x=x, y=y,
+        color=alt.Color("batch_size:O", scale=alt.Scale(scheme="viridis"), title=t("noise.axis_batch_size", lang)),
+        opacity=alt.condition(pick, alt.value(0.7), alt.value(0.05)),
+        tooltip=[alt.Tooltip("batch_size:O", title="B"), alt.Tooltip("along:Q", format=".3g"),
+                 alt.Tooltip("across:Q", format=".3g")],
+    ).add_params(pick)
+    tip = pd.DataFrame([{"along": 0.0, "across": 0.0, "end": g_norm, "label": t("noise.true_gradient", lang)}])
+    shaft = alt.Chart(tip).mark_rule(color="#d62728", strokeWidth=3).encode(x=x, y=y, x2="end:Q")
+    head = alt.Chart(tip).mark_point(shape="triangle-right", size=250, filled=True, color="#d62728").encode(
+        x=alt.X("end:Q", scale=x_scale), y=y)
+    label = alt.Chart(tip).mark_text(dy=-14, color="#d62728", fontWeight="bold").encode(
+        x=alt.X("end:Q", scale=x_scale), y=y, text="label:N")
+    return alt.layer(cloud, shaft, head, label).properties(width=440, height=440)
+
+
+def _measured_and_theory(report: NoiseReport, lang: str, divide_by: float = 1.0) -> pd.DataFrame:
+    measured, theory = t("noise.measured", lang), t("noise.theory", lang)
+    return pd.DataFrame([row for s in report.sizes for row in (
+        {"batch_size": s.batch_size, "value": s.measured / divide_by, "kind": measured},
+        {"batch_size": s.batch_size, "value": s.predicted / divide_by, "kind": theory})])
+
+
+def _points_on_line(data: pd.DataFrame, y: alt.Y, lang: str) -> alt.LayerChart:
+    """Measured values as points over the theory line, in log-log axes."""
+    measured, theory = t("noise.measured", lang), t("noise.theory", lang)
+    colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=[measured, theory], range=["#1f77b4", "#ff7f0e"]))
+    base = alt.Chart(data).encode(x=_batch_axis(lang), y=y, color=colour,
+                                  tooltip=[alt.Tooltip("batch_size:Q", title="B"), "kind:N",
+                                           alt.Tooltip("value:Q", format=".4g")])
+    line = base.transform_filter(alt.datum.kind == theory).mark_line(strokeDash=[6, 3])
+    dots = base.transform_filter(alt.datum.kind == measured).mark_circle(size=70)
+    return alt.layer(line, dots)
+
+
+def variance_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
+    """Plot 2: E‖g_B − G‖² against B, measured and tr(Σ)/B · (N − B)/(N − 1)."""
+    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=t("noise.axis_deviation", lang))
+    return _points_on_line(_measured_and_theory(report, lang), y, lang).properties(height=320)
+
+
+def cosine_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
+    """Plot 3: cos(g_B, G) of every draw (faint) and their mean (line) against B."""
+    draws = pd.DataFrame([{"batch_size": s.batch_size, "cosine": c} for s in report.sizes for c in s.cosines.tolist()])
+    means = pd.DataFrame([{"batch_size": s.batch_size, "cosine": s.cosine} for s in report.sizes])
+    y = alt.Y("cosine:Q", scale=alt.Scale(domain=[-1, 1]), title=t("noise.axis_cosine", lang))
+    faint = alt.Chart(draws).mark_circle(size=14, opacity=0.25).encode(x=_batch_axis(lang), y=y)
+    mean = alt.Chart(means).mark_line(point=True, color="#d62728").encode(
+        x=_batch_axis(lang), y=y, tooltip=[alt.Tooltip("batch_size:Q", title="B"), alt.Tooltip("cosine:Q", format=".3f")])
+    return alt.layer(faint, mean).properties(height=320)
+
+
+def noise_scale_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
+    """Plot 4: noise-to-signal E‖g_B − G‖²/‖G‖² against B; it crosses 1 near B = B_simple."""
+    scale = report.scale
+    data = _measured_and_theory(report, lang, divide_by=scale.grad_norm_sq)
+    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=t("noise.axis_noise_to_signal", lang))
+    one = alt.Chart(pd.DataFrame([{"value": 1.0}])).mark_rule(color="gray").encode(y="value:Q")
+    marker = pd.DataFrame([{"batch_size": scale.b_simple, "label": t("noise.b_simple_label", lang, value=f"{scale.b_simple:.0f}")}])
+    rule = alt.Chart(marker).mark_rule(color="#2ca02c", strokeWidth=2).encode(x=_batch_axis(lang))
+    text = alt.Chart(marker).mark_text(align="left", dx=6, dy=-120, color="#2ca02c", fontWeight="bold").encode(
+        x=_batch_axis(lang), text="label:N")
+    layers = [_points_on_line(data, y, lang), one]
+    if math.isfinite(scale.b_simple) and scale.b_simple > 0:
+        layers += [rule, text]
+    return alt.layer(*layers).properties(height=320)
+
+
+def noise_over_epochs_chart(rows: list[dict], lang: str | None = None) -> alt.HConcatChart:
+    """tr(Σ), ‖G‖² and B_simple per epoch, side by side, from rows {"epoch", "trace_sigma", "grad_norm_sq", "b_simple"}.
+
+    Rows may also carry "run" (a run's name): then each run gets its own line. `lang` None means
+    the Streamlit session's language.
+    """
+    if lang is None:
+        from ui.session import lang as session_lang
+
+        lang = session_lang()
+    data = pd.DataFrame(rows, columns=["epoch", *EPOCH_QUANTITIES, "run"])
+    colour = alt.Color("run:N", title=None) if data["run"].notna().any() else alt.value("#1f77b4")
+    return alt.hconcat(*[
+        alt.Chart(data).mark_line(point=True).encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1), title=t("noise.axis_epoch", lang)),
+            y=alt.Y(f"{name}:Q", scale=alt.Scale(type="log"), title=t(f"noise.{name}", lang)),
+            color=colour,
+            tooltip=["epoch:Q", alt.Tooltip(f"{name}:Q", format=".4g")],
+        ).properties(width=200, height=200, title=t(f"noise.{name}", lang))
+        for name in EPOCH_QUANTITIES
+    ])
