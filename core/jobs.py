@@ -67,6 +67,7 @@ class RunState:
         self._submitted = time.perf_counter()
         self._started = self._first_loss = None
         self._ended = None
+        self._first_loss_seen = threading.Event()
         self.result: RunResult | None = None  # set once, when the run ends with a model
 
     def on_event(self, event) -> None:
@@ -76,9 +77,15 @@ class RunState:
                 self._step = event.step
                 if self._first_loss is None:
                     self._first_loss = time.perf_counter()
+                    self._first_loss_seen.set()
             elif isinstance(event, EpochEvent):
                 self._epochs.append(event)
                 self._samples_per_s = event.samples_per_s
+
+    def wait_first_loss(self, timeout: float) -> bool:
+        """Block until the first step's loss exists (or `timeout` s pass): lets a page that just
+        started a run draw its first point in the same redraw instead of the next poll."""
+        return self._first_loss_seen.wait(timeout)
 
     def _set(self, **values) -> None:
         with self._lock:

@@ -9,6 +9,8 @@ from ui import lab_history, runs
 from ui.lab_live import live_panel
 from ui.session import dataset, tr
 
+FIRST_LOSS_WAIT = 0.5  # seconds this redraw may wait for a new run's first loss (a queued run does not wait long)
+
 st.title(tr("lab.title"))
 st.caption(tr("lab.intro"))
 splits = dataset()
@@ -28,8 +30,9 @@ with left:
     train_col, stop_col = st.columns(2)
     if train_col.button(tr("lab.train"), key="train", type="primary", width="stretch"):
         try:
-            runs.start(config, epoch_hook=controls.noise_hook(splits))
+            run = runs.start(config, epoch_hook=controls.noise_hook(splits))
             lab_history.select_newest()
+            run.job.state.wait_first_loss(timeout=FIRST_LOSS_WAIT)
         except ConfigError as exc:
             st.error(tr(f"errors.{exc.key}", **exc.params))
     if stop_col.button(tr("lab.stop"), key="stop", width="stretch", disabled=not runs.active()):
