@@ -18,6 +18,8 @@ import gzip
 import math
 import os
 import socket
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,10 +268,25 @@ class TensorSplit:
         return len(self.y)
 
 
+_normalized: dict[tuple[int, str], TensorSplit] = {}  # (id of a Subset, device) → its normalized tensors
+_normalized_lock = threading.Lock()
+
+
 def to_tensors(subset: Subset, device: torch.device | str = "cpu", limit: int | None = None) -> TensorSplit:
-    """Normalize a split once and move it to `device`; `limit` keeps only its first samples."""
-    images, labels = subset.images[:limit], subset.labels[:limit]
-    return TensorSplit(normalize(images).to(device), labels.to(device))
+    """A split normalized and on `device`; `limit` keeps only its first samples (a view, no copy).
+
+    Normalized once per split and device and shared by every run in the process (read-only:
+    minibatches are gathered copies), so thirty concurrent runs hold one copy, not thirty.
+    The entry goes when the Subset does.
+    """
+    key = (id(subset), str(torch.device(device)))
+    with _normalized_lock:
+        full = _normalized.get(key)
+        if full is None:
+            full = TensorSplit(normalize(subset.images).to(device), subset.labels.to(device))
+            _normalized[key] = full
+            weakref.finalize(subset, _normalized.pop, key, None)
+    return TensorSplit(full.x[:limit], full.y[:limit])
 
 
 def batch_plan(n: int, batch_size: int, drop_last: bool = False) -> tuple[int, int]:

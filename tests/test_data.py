@@ -105,3 +105,9 @@ def test_augment_keeps_shape_and_range_and_moves_pixels(splits):
     assert (out - x).abs().mean() > 0.01
     again = D.augment(x, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)
+
+
+def test_normalized_split_is_shared_not_copied_per_run(splits):
+    whole, first = D.to_tensors(splits.train), D.to_tensors(splits.train, limit=100)
+    assert first.x.data_ptr() == whole.x.data_ptr() and len(first) == 100 and len(whole) == 8000
+    assert torch.equal(first.x, D.normalize(splits.train.images[:100]))
