@@ -8,6 +8,7 @@
 At most `max_running` trainings run at once (TLL_MAX_JOBS; default: the number of CPU cores,
 or 2 on a GPU); the others wait first come, first served. Each running job sets its own torch
 intra-op thread count so that concurrent jobs share the cores instead of oversubscribing them.
+Jobs whose owner is gone (a closed browser tab) are cancelled by `reap` / `watch_owners`.
 """
 import itertools
 import os
@@ -142,6 +143,8 @@ class JobManager:
         self._running: set[Job] = set()
         self._ids = itertools.count(1)
         self.peak_running = 0  # the most jobs ever running at once (for checks and the load test)
+        self._last_alive: dict[str, float] = {}  # owner → when it was last seen alive
+        self._reaper: threading.Thread | None = None
 
     # asking -------------------------------------------------------------------------------------
 
@@ -183,6 +186,36 @@ class JobManager:
         """(running, queued) right now."""
         with self._lock:
             return len(self._running), len(self._queue)
+
+    def reap(self, is_alive: Callable[[str], bool], grace: float) -> int:
+        """Cancel the jobs of owners not alive for `grace` seconds (a closed tab); returns how many.
+
+        The grace period lets a learner whose connection drops for a moment reconnect and keep the run.
+        """
+        now = time.monotonic()
+        gone = []
+        for owner in self.owners():
+            if is_alive(owner):
+                self._last_alive[owner] = now
+            elif now - self._last_alive.setdefault(owner, now) >= grace:
+                gone.append(owner)
+        for owner in gone:
+            self._last_alive.pop(owner, None)
+        return sum(self.cancel_owner(owner) for owner in gone)
+
+    def watch_owners(self, is_alive: Callable[[str], bool], grace: float, every: float = 2.0) -> None:
+        """Run `reap` every `every` seconds in a background thread (started once)."""
+        with self._lock:
+            if self._reaper is not None:
+                return
+            self._reaper = threading.Thread(target=self._reap_forever, args=(is_alive, grace, every),
+                                            name="job-reaper", daemon=True)
+        self._reaper.start()
+
+    def _reap_forever(self, is_alive, grace: float, every: float) -> None:
+        while True:
+            time.sleep(every)
+            self.reap(is_alive, grace)
 
     # running ------------------------------------------------------------------------------------
 

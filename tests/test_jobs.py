@@ -89,3 +89,15 @@ def test_a_crashing_run_fails_and_frees_its_slot(splits):
     wait_until(lambda: good.done)
     assert bad.state.snapshot().status == "failed" and "measurement broke" in bad.state.snapshot().error
     assert good.state.snapshot().status == "finished"
+
+
+def test_a_closed_sessions_jobs_are_cancelled_after_the_grace_period(splits):
+    manager = JobManager(max_running=1)
+    alive = {"open-tab": True, "closed-tab": False}
+    gone = manager.submit(TrainConfig(**SLOW), splits, owner="closed-tab")
+    waiting = manager.submit(TrainConfig(**QUICK), splits, owner="open-tab")
+    assert manager.reap(alive.get, grace=0.2) == 0  # first sight of a missing owner starts its grace period
+    time.sleep(0.3)
+    assert manager.reap(alive.get, grace=0.2) == 1
+    wait_until(lambda: waiting.done)
+    assert gone.state.snapshot().status == "stopped" and waiting.state.snapshot().status == "finished"

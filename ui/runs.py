@@ -1,4 +1,5 @@
 """This session's run history: every run started here, its job, settings and curves."""
+import os
 from dataclasses import dataclass
 
 import streamlit as st
@@ -8,6 +9,8 @@ from core import jobs
 from core.train import TrainConfig
 
 KEPT_MODEL = ("finished", "stopped", "early_stopped")  # runs whose model the other pages may use
+# a closed tab's runs are cancelled after this many seconds (a dropped connection may come back)
+SESSION_GRACE = float(os.environ.get("TLL_SESSION_GRACE", "30"))
 
 
 @dataclass(eq=False)
@@ -29,11 +32,20 @@ def history() -> list[SessionRun]:
     return st.session_state.setdefault("runs", [])
 
 
+def session_alive(session_id: str) -> bool:
+    """Is this browser session still connected? (Always yes without a server, e.g. in AppTest.)"""
+    from streamlit.runtime import Runtime
+
+    return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
+
+
 def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
     """Queue a run for this session (ConfigError for impossible settings) and add it to the history."""
     from ui.session import dataset
 
-    job = jobs.manager().submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook)
+    manager = jobs.manager()
+    manager.watch_owners(session_alive, grace=SESSION_GRACE)
+    job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook)
     st.session_state["run_counter"] = st.session_state.get("run_counter", 0) + 1
     run = SessionRun(f"Run {st.session_state.run_counter}", job)
     history().append(run)
