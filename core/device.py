@@ -1,4 +1,6 @@
 """The one place that decides where tensors live: the GPU when there is one, else the CPU."""
+import os
+
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
@@ -6,6 +8,12 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 class DeviceError(ValueError):
     """A device was asked for that this machine does not have."""
+
+
+def default_device_choice() -> str:
+    """The device runs use unless a learner picks another: TLL_DEVICE ("auto", "cpu", "cuda"), else "auto"."""
+    choice = os.environ.get("TLL_DEVICE", "auto").lower()
+    return choice if choice in available_devices() else "auto"
 
 
 def available_devices() -> list[str]:

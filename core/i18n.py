@@ -5,6 +5,7 @@ Catalogues live in `core/locales/<lang>/<section>.json`; a key is `<section>.<na
 templates: `t("data.source_bundled", "en", train=8000)`.
 """
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params) -> str:
 
 
 def language_for_locale(locale: str | None) -> str:
-    """The UI language for a browser locale such as "ja-JP" or "en-US"."""
+    """The UI language of a first visit: TLL_DEFAULT_LANGUAGE when the server sets one (a Japanese
+    classroom whose browsers say en-US), else the browser locale such as "ja-JP", else English."""
+    configured = os.environ.get("TLL_DEFAULT_LANGUAGE", "").lower()
+    if configured in LANGUAGES:
+        return configured
     code = (locale or "").split("-")[0].split("_")[0].lower()
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F  # start-up, not between a learner's click on Tr
 from torch import nn
 
 from core import data as D
-from core.device import DEVICE_CHOICES, DeviceError, pick_device
+from core.device import DEVICE_CHOICES, DeviceError, default_device_choice, pick_device
 from core.i18n import t
 from core.models import MODEL_NAMES, build_model
 
@@ -73,7 +73,7 @@ class TrainConfig:
     batchnorm: bool = False  # BatchNorm after each hidden layer
     epochs: int = 3  # passes over the training set
     seed: int = 0  # fixes the initial weights, the batch order and dropout's masks
-    device: str = "auto"  # "auto", "cpu" or "cuda"
+    device: str = field(default_factory=default_device_choice)  # "auto", "cpu" or "cuda" (TLL_DEVICE)
     loader: str = "tensor"  # "tensor" (fast: tensors on the device) or "dataloader" (the textbook path)
     train_subset: int = 0  # train on only the first N training samples (0 = all); shows overfitting
     augment: bool = False  # random small rotation, shift and noise on each minibatch

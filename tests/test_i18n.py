@@ -29,3 +29,10 @@ def test_language_follows_the_browser_locale():
     assert language_for_locale(None) == "en" and language_for_locale("fr-FR") == "en"
     assert set(LANGUAGES) == {"en", "ja"}
     assert t("common.source_bundled", "ja", train="8,000", val="1,000", test="1,000").startswith("同梱サンプル")
+
+
+def test_a_server_can_set_the_first_visit_language(monkeypatch):
+    monkeypatch.setenv("TLL_DEFAULT_LANGUAGE", "ja")
+    assert language_for_locale("en-US") == "ja"
+    monkeypatch.setenv("TLL_DEFAULT_LANGUAGE", "klingon")  # ignored, not a crash
+    assert language_for_locale("en-US") == "en"

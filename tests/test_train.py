@@ -130,3 +130,11 @@ def test_mismatched_checkpoints_are_refused(tmp_path, splits):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="not a checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_server_default_device_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TLL_DEVICE", "cpu")
+    assert TrainConfig().device == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("TLL_DEVICE", "cuda")  # no GPU here: fall back to auto rather than fail every run
+    assert TrainConfig().device == "auto"

@@ -1,0 +1,27 @@
+# Training Loop Lab for a classroom server, following Streamlit's Docker guidance.
+#   docker build -t training-loop-lab .
+#   docker run -p 8501:8501 -v /srv/mnist:/data -e TLL_DATA_DIR=/data training-loop-lab
+FROM python:3.11-slim
+
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY app.py ./
+COPY pages ./pages
+COPY ui ./ui
+COPY core ./core
+COPY .streamlit ./.streamlit
+
+# rebuildable files (the default model) live here; mount a volume to keep them across restarts
+ENV TLL_CACHE_DIR=/cache \
+    TLL_DATA_DIR=/data
+RUN mkdir -p /cache /data && useradd --system --home /app lab && chown lab /cache /data
+USER lab
+
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s CMD curl --fail http://localhost:8501/_stcore/health || exit 1
+ENTRYPOINT ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
