@@ -42,9 +42,7 @@ def trace_sigma(path, model, x, y) -> tuple[float, torch.Tensor]:
     """tr(Σ) and the per-sample squared norms, by one path (LinearGrads or VmapGrads)."""
     with noise.evaluation_mode(model):
         grads = path(model, x, y)
-        full = grads.weighted_sum(torch.full((len(y),), 1 / len(y)))
-        sq_norms = grads.sq_norms()
-        return sq_norms.double().mean().item() - noise.vdot(full, full).item(), sq_norms
+        return noise.scale_from(grads, noise.full_gradient(grads)).trace_sigma, grads.sq_norms()
 
 
 def main() -> None:

@@ -145,13 +145,13 @@ class LinearGrads:
         segments = list(zip([0] + sizes[:-1], sizes))
         longest = max(hi - lo for lo, hi in segments)
         for (u, v), c in zip(self.factors, centre):
-            rows = max(1, CHUNK_FLOATS // (c.numel() + longest * (u.shape[1] + v.shape[1])))  # draws at a time
+            rows = max(1, CHUNK_FLOATS // (c.numel() + longest * (u.shape[1] + v.shape[1])))  # draws per pass
             for start in range(0, len(order), rows):
                 part = order[start:start + rows]  # (d, B_max)
-                block = torch.zeros(len(part), *c.shape, dtype=c.dtype, device=c.device)  # Σ_batch u_i v_iᵀ − B·c, (d, out, in + 1)
+                block = torch.zeros(len(part), *c.shape, dtype=c.dtype, device=c.device)  # Σ u_i v_iᵀ − B·c
                 for k, (lo, hi) in enumerate(segments):
                     seg = part[:, lo:hi]  # (d, hi − lo): the samples that grow the batch from lo to hi
-                    block.baddbmm_(u[seg].transpose(1, 2), v[seg]).sub_(c, alpha=hi - lo)  # in place: no temporaries
+                    block.baddbmm_(u[seg].transpose(1, 2), v[seg]).sub_(c, alpha=hi - lo)  # in place
                     devs[start:start + rows, k] += torch.linalg.vector_norm(block, dim=(1, 2)).double().square()
         return devs
 
@@ -171,6 +171,7 @@ class VmapGrads:
         self.n, self.device, self.dtype = len(y), x.device, x.dtype
         self.params = {k: p.detach() for k, p in model.named_parameters()}
         self.buffers = {k: b.detach() for k, b in model.named_buffers()}
+        self._sq_norms = torch.full((self.n,), math.nan, dtype=x.dtype, device=x.device)  # filled by every sweep
 
     def _losses(self, params: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(functional_call(self.model, (params, self.buffers), (x,)), y, reduction="none")
@@ -182,26 +183,31 @@ class VmapGrads:
         return torch.cat([g.flatten(1) for g in grads.values()], 1)
 
     def _vmap_chunks(self, samples: torch.Tensor):
-        for idx in samples.split(VMAP_CHUNK):
-            yield idx, self._per_sample(idx)
+        for idx in samples.split(VMAP_CHUNK) if len(samples) else ():
+            g = self._per_sample(idx)
+            self._sq_norms[idx] = g.pow(2).sum(1)
+            yield idx, g
 
     def sq_norms(self) -> torch.Tensor:
-        every = torch.arange(self.n, device=self.y.device)
-        return torch.cat([g.pow(2).sum(1) for _, g in self._vmap_chunks(every)])
+        """‖g_i‖², computing only those no earlier sweep (batch_sq_devs) has seen."""
+        for _ in self._vmap_chunks(self._sq_norms.isnan().nonzero().flatten()):
+            pass
+        return self._sq_norms.clone()
 
     def weighted_sum(self, c: torch.Tensor) -> Vector:
         total = [torch.zeros_like(p) for p in self.params.values()]
         for start in range(0, self.n, PASS_CHUNK):
             part = slice(start, start + PASS_CHUNK)
             loss = (c[part] * F.cross_entropy(self.model(self.x[part]), self.y[part], reduction="none")).sum()
-            for t, g in zip(total, torch.autograd.grad(loss, list(self.model.parameters()))):
-                t += g
+            for acc, g in zip(total, torch.autograd.grad(loss, list(self.model.parameters()))):
+                acc += g
         return total
 
     def dot(self, w: Vector) -> torch.Tensor:
         tangent = dict(zip(self.params, w))
+        parts = (slice(s, s + PASS_CHUNK) for s in range(0, self.n, PASS_CHUNK))
         return torch.cat([jvp(lambda p: self._losses(p, self.x[part], self.y[part]), (self.params,), (tangent,))[1]
-                          for part in (slice(s, s + PASS_CHUNK) for s in range(0, self.n, PASS_CHUNK))])
+                          for part in parts])
 
     def batch_sq_devs(self, order: torch.Tensor, sizes: list[int], centre: Vector) -> torch.Tensor:
         """As LinearGrads.batch_sq_devs, from vmap sweeps over the samples the batches hold.
@@ -224,10 +230,11 @@ class VmapGrads:
         rows = rows[by_sample]
         sums = torch.zeros(draws * len(sizes), len(centre), dtype=centre.dtype, device=device)  # T
         for idx, g in self._vmap_chunks(members.unique()):  # idx sorted: its pairs are one run of `members`
-            lo, hi = int(torch.searchsorted(members, idx[:1])), int(torch.searchsorted(members, idx[-1:], right=True))
-            which = torch.stack([rows[lo:hi], torch.searchsorted(idx, members[lo:hi])])
-            membership = torch.sparse_coo_tensor(which, torch.ones(hi - lo, dtype=g.dtype, device=device), (len(sums), len(idx)),
-                                                 check_invariants=False)
+            lo = int(torch.searchsorted(members, idx[:1]))
+            hi = int(torch.searchsorted(members, idx[-1:], right=True))
+            which = torch.stack([rows[lo:hi], torch.searchsorted(idx, members[lo:hi])])  # (row of T, place in chunk)
+            ones = torch.ones(hi - lo, dtype=g.dtype, device=device)
+            membership = torch.sparse_coo_tensor(which, ones, (len(sums), len(idx)), check_invariants=False)
             sums += torch.sparse.mm(membership, g)
         batch_sums = sums.view(draws, len(sizes), -1).cumsum(1)  # (draws, sizes, P)
         return (batch_sums - bounds[:, None] * centre).square().sum(2).double()
@@ -263,20 +270,25 @@ class NoiseScale:
         return {"trace_sigma": self.trace_sigma, "grad_norm_sq": self.grad_norm_sq, "b_simple": self.b_simple}
 
 
-def _scale(grads, n: int) -> tuple[NoiseScale, Vector]:
-    """tr(Σ), ‖G‖², B_simple and G itself from the per-sample gradients."""
-    full = grads.weighted_sum(torch.full((n,), 1 / n, dtype=grads.dtype, device=grads.device))  # G
+def scale_from(grads, full: Vector) -> NoiseScale:
+    """tr(Σ), ‖G‖² and B_simple from the per-sample gradients and G."""
     grad_norm_sq = vdot(full, full).item()
     trace_sigma = grads.sq_norms().double().mean().item() - grad_norm_sq
     b_simple = trace_sigma / grad_norm_sq if grad_norm_sq > 0 else math.inf
-    return NoiseScale(trace_sigma, grad_norm_sq, b_simple, n), full
+    return NoiseScale(trace_sigma, grad_norm_sq, b_simple, grads.n)
+
+
+def full_gradient(grads) -> Vector:
+    """G = (1/N) Σ g_i."""
+    return grads.weighted_sum(torch.full((grads.n,), 1 / grads.n, dtype=grads.dtype, device=grads.device))
 
 
 def noise_scale(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> NoiseScale:
     """tr(Σ), ‖G‖² and B_simple on samples (x, y), in eval mode; the model's weights are not touched."""
     _check_samples(len(y))
     with evaluation_mode(model):
-        return _scale(per_sample_gradients(model, x, y), len(y))[0]
+        grads = per_sample_gradients(model, x, y)
+        return scale_from(grads, full_gradient(grads))
 
 
 def make_epoch_hook(train_split, n_samples: int = 2000):
@@ -354,19 +366,20 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_sizes=DEFA
     generator = torch.Generator().manual_seed(seed)
     with evaluation_mode(model):
         grads = per_sample_gradients(model, x, y)
-        scale, full = _scale(grads, n)
-        g_norm = math.sqrt(scale.grad_norm_sq)
+        full = full_gradient(grads)
+        g_norm = math.sqrt(vdot(full, full).item())
         unit_g = scaled(full, 1 / max(g_norm, 1e-30))
         u = noise_direction(grads, unit_g, generator)
         along_i, across_i = grads.dot(unit_g).double(), grads.dot(u).double()  # (N,) each
         order = draw_orders(n, batch_sizes[-1], draws, generator).to(y.device)
         sq_devs = grads.batch_sq_devs(order, batch_sizes, full).cpu()  # (draws, sizes)
+        scale = scale_from(grads, full)  # after the batches: the vmap path reuses that sweep's norms
     sizes = []
     for k, b in enumerate(batch_sizes):
         dev = sq_devs[:, k] / b ** 2  # ‖g_B − G‖²
         idx = order[:, :b]
         along, across = along_i[idx].mean(1).cpu(), across_i[idx].mean(1).cpu()
-        norm_sq = dev + 2 * g_norm * along - scale.grad_norm_sq  # ‖g_B‖² = ‖g_B − G‖² + 2 g_B·G − ‖G‖²
+        norm_sq = dev + 2 * g_norm * along - scale.grad_norm_sq  # ‖g_B‖² = ‖g_B − G‖² + 2g_B·G − ‖G‖²
         cosines = along / norm_sq.clamp_min(1e-300).sqrt()
         sizes.append(BatchSizeNoise(b, dev.mean().item(), predicted_deviation(scale.trace_sigma, n, b),
                                     cosines.mean().item(), cosines, along, across))

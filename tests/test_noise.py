@@ -84,7 +84,7 @@ def test_full_gradient_projections_and_trace_match_the_loop(splits, name):
     assert scale.trace_sigma == pytest.approx((per_sample.pow(2).sum(1).mean() - full.pow(2).sum()).item(), rel=1e-9)
     with noise.evaluation_mode(model):  # projections g_i·Ĝ, in either path's own coordinates
         grads = noise.per_sample_gradients(model, x, y)
-        g = grads.weighted_sum(torch.full((10,), 0.1, dtype=torch.float64))
+        g = noise.full_gradient(grads)
         along = grads.dot(noise.scaled(g, 1 / math.sqrt(noise.vdot(g, g).item())))
     assert torch.allclose(along, per_sample @ full / full.norm(), rtol=1e-9)
 
@@ -100,8 +100,7 @@ def test_minibatch_deviations_are_exact(splits, name):
     sizes = [1, 4, 5, 11]
     with noise.evaluation_mode(model):
         grads = noise.per_sample_gradients(model, x, y)
-        g = grads.weighted_sum(torch.full((24,), 1 / 24, dtype=torch.float64))
-        devs = grads.batch_sq_devs(order, sizes, g)  # ‖Σ_batch g_i − B·G‖²
+        devs = grads.batch_sq_devs(order, sizes, noise.full_gradient(grads))  # ‖Σ_batch g_i − B·G‖²
     for d in range(2):
         for k, b in enumerate(sizes):
             idx = order[d, :b]
@@ -127,8 +126,8 @@ def test_the_mean_of_many_minibatch_gradients_approaches_G(splits, trained):
     n, b = len(y), 16
     with noise.evaluation_mode(trained):
         grads = noise.per_sample_gradients(trained, x, y)
-        full = grads.weighted_sum(torch.full((n,), 1 / n))
-        scale = noise.noise_scale(trained, x, y)
+        full = noise.full_gradient(grads)
+        scale = noise.scale_from(grads, full)
         errors = {}
         for draws in (10, 100, 1000):
             order = noise.draw_orders(n, b, draws, torch.Generator().manual_seed(draws))
@@ -142,7 +141,7 @@ def test_the_mean_of_many_minibatch_gradients_approaches_G(splits, trained):
 
 
 def test_measured_variance_follows_the_theory_line(splits, trained):
-    """E‖g_B − G‖² within 15 % of tr(Σ)/B · (N − B)/(N − 1) for B ≤ N/10, log-log slope in [−1.15, −0.85]."""
+    """E‖g_B − G‖² within 15 % of tr(Σ)/B · (N − B)/(N − 1) for B ≤ N/10; log-log slope in [−1.15, −0.85]."""
     x, y = samples(splits, 1000, torch.float32)
     sizes = [1, 2, 4, 8, 16, 32, 64, 100]
     report = noise.measure(trained, x, y, sizes, draws=400, seed=0)

@@ -32,7 +32,9 @@ def plotted(chart) -> list[dict]:
 
 
 def assert_four_plots(at: AppTest) -> float:
-    """The cloud with G's arrow, E‖g_B − G‖² with its theory line, the cosines, the noise scale; returns B_simple."""
+    """The cloud with G's arrow, E‖g_B − G‖² and its theory line, the cosines, the noise scale.
+
+    Returns B_simple as the page shows it."""
     cloud, variance, cosine, scale = charts(at)[:4]
     sizes = {row["batch_size"] for row in plotted(cloud) if "batch_size" in row}
     assert sizes == {2 ** k for k in range(11)}  # one cloud per batch size, 1 … 1,024
@@ -49,7 +51,8 @@ def test_the_trained_default_model_in_japanese():
     at = open_page("ja")
     assert "既定のモデル" in at.caption[0].value  # model_caption: which model is measured
     assert "8,000 個の訓練サンプル" in at.caption[1].value
-    assert [m.label for m in at.metric] == ["tr(Σ)（勾配のノイズ）", "‖G‖²（信号）", "B_simple（ノイズスケール）"]
+    labels = ["tr(Σ)（勾配のノイズ）", "‖G‖²（信号）", "B_simple（ノイズスケール）"]
+    assert [m.label for m in at.metric] == labels
     assert at.subheader[0].value.startswith("① ミニバッチの勾配")
     assert assert_four_plots(at) > 1
 

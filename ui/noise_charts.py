@@ -21,32 +21,36 @@ def _batch_axis(lang: str) -> alt.X:
 def cloud_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
     """Plot 1: each drawn g_B as a point (along G, along u ⊥ G), one colour per batch size, and G as an arrow.
 
-    Both axes share one scale, so a round cloud looks round; click a legend entry to pick one size.
+    Both axes share one scale, so a round cloud looks round. The view holds the origin, G and 90 %
+    of the points (single-sample gradients have a long tail); scroll to zoom, drag to pan, click a
+    legend entry to show one batch size alone.
     """
     points = pd.DataFrame([{"batch_size": s.batch_size, "along": a, "across": c}
                            for s in report.sizes for a, c in zip(s.along.tolist(), s.across.tolist())])
     g_norm = math.sqrt(report.scale.grad_norm_sq)
-    lo, hi = min(points["along"].min(), 0.0), max(points["along"].max(), g_norm)
-    half = 0.55 * max(hi - lo, 2 * points["across"].abs().max())  # half the side of a square view
-    mid = (lo + hi) / 2
+    reach = ((points["along"] - g_norm).abs().combine(points["across"].abs(), max)).quantile(0.9)
+    half = 1.1 * max(g_norm / 2 + reach, g_norm)  # half the side of the square view
+    mid = g_norm / 2
     x_scale = alt.Scale(domain=[mid - half, mid + half], nice=False)
     x = alt.X("along:Q", title=t("noise.axis_along", lang), scale=x_scale)
     y = alt.Y("across:Q", title=t("noise.axis_across", lang), scale=alt.Scale(domain=[-half, half], nice=False))
     pick = alt.selection_point(fields=["batch_size"], bind="legend")
-    cloud = alt.Chart(points).mark_circle(size=30).encode(
+    cloud = alt.Chart(points).mark_circle(size=30, clip=True).encode(
         x=x, y=y,
-        color=alt.Color("batch_size:O", scale=alt.Scale(scheme="viridis"), title=t("noise.axis_batch_size", lang)),
-        opacity=alt.condition(pick, alt.value(0.7), alt.value(0.05)),
+        color=alt.Color("batch_size:O", scale=alt.Scale(scheme={"name": "viridis", "extent": [0, 0.85]}),
+                        title=t("noise.axis_batch_size", lang)),
+        opacity=alt.condition(pick, alt.value(0.75), alt.value(0.04)),
         tooltip=[alt.Tooltip("batch_size:O", title="B"), alt.Tooltip("along:Q", format=".3g"),
                  alt.Tooltip("across:Q", format=".3g")],
-    ).add_params(pick)
+    ).add_params(pick).interactive()
     tip = pd.DataFrame([{"along": 0.0, "across": 0.0, "end": g_norm, "label": t("noise.true_gradient", lang)}])
-    shaft = alt.Chart(tip).mark_rule(color="#d62728", strokeWidth=3).encode(x=x, y=y, x2="end:Q")
-    head = alt.Chart(tip).mark_point(shape="triangle-right", size=250, filled=True, color="#d62728").encode(
-        x=alt.X("end:Q", scale=x_scale), y=y)
-    label = alt.Chart(tip).mark_text(dy=-14, color="#d62728", fontWeight="bold").encode(
-        x=alt.X("end:Q", scale=x_scale), y=y, text="label:N")
-    return alt.layer(cloud, shaft, head, label).properties(width=440, height=440)
+    shaft = alt.Chart(tip).mark_rule(color="#d62728", strokeWidth=3, clip=True).encode(x=x, y=y, x2="end:Q")
+    at_tip = {"x": alt.X("end:Q", scale=x_scale), "y": y}
+    head = alt.Chart(tip).mark_point(shape="triangle-right", size=250, filled=True, color="#d62728",
+                                     opacity=1, clip=True).encode(**at_tip)
+    label = alt.Chart(tip).mark_text(dy=18, color="#d62728", fontWeight="bold", fontSize=13).encode(
+        **at_tip, text="label:N")
+    return alt.layer(cloud, shaft, head, label).properties(width=520, height=520)
 
 
 def _measured_and_theory(report: NoiseReport, lang: str, divide_by: float = 1.0) -> pd.DataFrame:
@@ -81,7 +85,8 @@ def cosine_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
     y = alt.Y("cosine:Q", scale=alt.Scale(domain=[-1, 1]), title=t("noise.axis_cosine", lang))
     faint = alt.Chart(draws).mark_circle(size=14, opacity=0.25).encode(x=_batch_axis(lang), y=y)
     mean = alt.Chart(means).mark_line(point=True, color="#d62728").encode(
-        x=_batch_axis(lang), y=y, tooltip=[alt.Tooltip("batch_size:Q", title="B"), alt.Tooltip("cosine:Q", format=".3f")])
+        x=_batch_axis(lang), y=y,
+        tooltip=[alt.Tooltip("batch_size:Q", title="B"), alt.Tooltip("cosine:Q", format=".3f")])
     return alt.layer(faint, mean).properties(height=320)
 
 
@@ -91,7 +96,8 @@ def noise_scale_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
     data = _measured_and_theory(report, lang, divide_by=scale.grad_norm_sq)
     y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=t("noise.axis_noise_to_signal", lang))
     one = alt.Chart(pd.DataFrame([{"value": 1.0}])).mark_rule(color="gray").encode(y="value:Q")
-    marker = pd.DataFrame([{"batch_size": scale.b_simple, "label": t("noise.b_simple_label", lang, value=f"{scale.b_simple:.0f}")}])
+    label = t("noise.b_simple_label", lang, value=f"{scale.b_simple:.0f}")
+    marker = pd.DataFrame([{"batch_size": scale.b_simple, "label": label}])
     rule = alt.Chart(marker).mark_rule(color="#2ca02c", strokeWidth=2).encode(x=_batch_axis(lang))
     text = alt.Chart(marker).mark_text(align="left", dx=6, dy=-120, color="#2ca02c", fontWeight="bold").encode(
         x=_batch_axis(lang), text="label:N")
@@ -102,7 +108,10 @@ def noise_scale_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
 
 
 def noise_over_epochs_chart(rows: list[dict], lang: str | None = None) -> alt.HConcatChart:
-    """tr(Σ), ‖G‖² and B_simple per epoch, side by side, from rows {"epoch", "trace_sigma", "grad_norm_sq", "b_simple"}.
+    """tr(Σ), ‖G‖² and B_simple per epoch, side by side.
+
+    Rows are {"epoch", "trace_sigma", "grad_norm_sq", "b_simple"}, as the epoch hook of
+    `core.noise.make_epoch_hook` records them.
 
     Rows may also carry "run" (a run's name): then each run gets its own line. `lang` None means
     the Streamlit session's language.
