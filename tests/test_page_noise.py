@@ -78,3 +78,15 @@ def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
     epochs_chart = charts(at)[4]
     assert [row["epoch"] for row in plotted(epochs_chart)] == [1, 2]
     assert {"trace_sigma", "grad_norm_sq", "b_simple"} <= set(plotted(epochs_chart)[0])
+
+
+def test_the_training_labs_noise_chart_has_one_panel_per_quantity_and_one_line_per_run():
+    from ui.noise_charts import noise_over_epochs_chart
+
+    rows = [{"run": run, "epoch": e, "trace_sigma": 10.0 * e, "grad_norm_sq": 1.0 / e, "b_simple": 10.0 * e * e}
+            for run in ("Run 1", "Run 2") for e in (1, 2, 3)]
+    spec = noise_over_epochs_chart(rows, "ja").to_dict()
+    assert [panel["title"] for panel in spec["hconcat"]] == ["tr(Σ)（勾配のノイズ）", "‖G‖²（信号）", "B_simple（ノイズスケール）"]
+    assert all(panel["encoding"]["color"]["field"] == "run" for panel in spec["hconcat"])
+    single = noise_over_epochs_chart([{k: v for k, v in r.items() if k != "run"} for r in rows[:3]], "en").to_dict()
+    assert "field" not in single["hconcat"][0]["encoding"]["color"]  # one run: one plain line

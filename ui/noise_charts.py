@@ -1,6 +1,6 @@
 """Altair charts of SGD gradient noise, shared by the noise page and the Training Lab.
 
-Every builder takes the numbers and the language and returns a chart; none calls Streamlit.
+Every builder takes the numbers and the language and returns a chart; none draws it.
 """
 import math
 
