@@ -81,6 +81,11 @@ def orthonormal(u: Vector, unit: Vector) -> Vector:
 
 # per-sample gradients, path 1: networks of Linear (and BatchNorm1d) layers --------------------
 
+def _row_sq_norms(m: torch.Tensor) -> torch.Tensor:
+    """‖row‖² of every row, in one pass (no squared copy of a (N, 785) matrix)."""
+    return torch.linalg.vector_norm(m, dim=1).square()
+
+
 def is_linear_net(model: nn.Module) -> bool:
     """True when every parameter belongs to a Linear or BatchNorm1d layer (the MLP)."""
     owners = (m for m in model.modules() if any(True for _ in m.parameters(recurse=False)))
@@ -88,11 +93,11 @@ def is_linear_net(model: nn.Module) -> bool:
 
 
 class LinearGrads:
-    """Per-sample gradients of a Linear/BatchNorm1d network as factor pairs, g_i = ⊕_layers u_i v_iᵀ.
+    """Per-sample gradients of a Linear/BatchNorm1d network as factor pairs, g_i = ⊕_blocks u_i v_iᵀ.
 
-    A Linear layer y = W a + b gives u_i = δ_i = ∂ℓ_i/∂y_i (out) and v_i = [a_i, 1] (in + 1): its
-    block of g_i is the matrix [∂ℓ_i/∂W | ∂ℓ_i/∂b] = δ_i [a_i, 1]ᵀ. A BatchNorm1d layer in eval mode,
-    z = γ x̂ + β, gives u_i = [δ_i ⊙ x̂_i, δ_i] and v_i = 1. Vectors are lists of (out, in + 1) blocks.
+    A Linear layer y = W a + b, with signal δ_i = ∂ℓ_i/∂y_i, has ∂ℓ_i/∂W = δ_i a_iᵀ (u = δ, v = a)
+    and ∂ℓ_i/∂b = δ_i (u = δ, v = 1). A BatchNorm1d layer in eval mode, z = γ x̂ + β, has
+    ∂ℓ_i/∂γ = δ_i ⊙ x̂_i and ∂ℓ_i/∂β = δ_i (v = 1 for both). Vectors are lists of (len u, len v) blocks.
     """
 
     def __init__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
@@ -113,18 +118,20 @@ class LinearGrads:
             raise ValueError("every Linear/BatchNorm1d layer must run exactly once per forward")
         deltas = torch.autograd.grad(loss, [out for _, _, out in seen])  # backward stops at the outputs
         self.n, self.device, self.dtype = len(y), x.device, x.dtype
-        self.factors = [self._factor(layer, a, d.detach()) for (layer, a, _), d in zip(seen, deltas)]
+        self.factors = [pair for (layer, a, _), d in zip(seen, deltas)
+                        for pair in self._factors(layer, a, d.detach())]  # (u (N, p), v (N, q)) per block
 
     @staticmethod
-    def _factor(layer: nn.Module, a: torch.Tensor, d: torch.Tensor):
+    def _factors(layer: nn.Module, a: torch.Tensor, d: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        one = torch.ones_like(a[:, :1])  # (N, 1)
         if isinstance(layer, nn.Linear):
-            return d, F.pad(a, (0, 1), value=1.0)  # (N, out), (N, in + 1): the bias's input is 1
+            return [(d, a), (d, one)]  # weight: (N, out) ⊗ (N, in); bias: (N, out) ⊗ 1
         x_hat = (a - layer.running_mean) / torch.sqrt(layer.running_var + layer.eps)  # (N, C)
-        return torch.cat([d * x_hat, d], 1), torch.ones_like(a[:, :1])  # (N, 2C), (N, 1)
+        return [(d * x_hat, one), (d, one)]  # γ, β
 
     def sq_norms(self) -> torch.Tensor:
         """‖g_i‖² for every sample, (N,): Σ_layers ‖u_i‖²‖v_i‖²."""
-        return sum(u.pow(2).sum(1) * v.pow(2).sum(1) for u, v in self.factors)
+        return sum(_row_sq_norms(u) * _row_sq_norms(v) for u, v in self.factors)
 
     def weighted_sum(self, c: torch.Tensor) -> Vector:
         """Σ_i c_i g_i for weights c (N,): per layer uᵀ diag(c) v."""
