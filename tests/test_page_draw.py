@@ -96,6 +96,7 @@ def test_teaching_one_step_shows_before_and_after_and_can_be_kept_or_discarded(d
     kept = at.session_state["taught_model"]
     assert kept["in_use"].origin == "taught" and kept["in_use"].model is not kept["root"]
     assert 0 <= kept["in_use"].val_acc <= 1
+    assert any("your taught copy" in c.value for c in at.caption)  # the page now predicts with it
 
 
 def test_clear_mounts_an_empty_canvas_and_drops_the_lesson(drawn):

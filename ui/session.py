@@ -56,17 +56,22 @@ class ModelInUse:
     model: nn.Module  # shared: copy it (copy.deepcopy) before changing its weights
     config: TrainConfig
     val_acc: float
-    origin: str  # "run" (this session's latest run) or "default"
+    origin: str  # "run" (this session's latest run), "taught" (a copy taught on the Draw page) or "default"
 
 
 def current_model() -> ModelInUse:
-    """The model the drawing, noise and graph pages use: this session's latest run, else the default."""
+    """The model the drawing, noise and graph pages use: a copy the learner taught and kept on the
+    Draw page, as long as it grew from the model that would be in use otherwise; else this
+    session's latest run; else the default model. (A newer run replaces a taught copy.)"""
     run = current_run()
     if run is not None:
         val_acc = run.epochs[-1].val_acc if run.epochs else float("nan")
-        return ModelInUse(run.model, run.config, val_acc, "run")
-    default = default_model()
-    return ModelInUse(default.model, default.config, default.val_acc, "default")
+        base = ModelInUse(run.model, run.config, val_acc, "run")
+    else:
+        default = default_model()
+        base = ModelInUse(default.model, default.config, default.val_acc, "default")
+    taught = st.session_state.get("taught_model")
+    return taught["in_use"] if taught is not None and taught["root"] is base.model else base
 
 
 def model_caption(m: ModelInUse) -> str:
