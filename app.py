@@ -4,6 +4,7 @@
 """
 import streamlit as st
 
+from core import jobs
 from ui.pages import PAGES
 from ui.session import dataset, device_summary, language_picker, source_summary, tr
 
@@ -14,4 +15,6 @@ navigation = st.navigation([st.Page(path, title=tr(title), icon=icon, default=i 
 with st.sidebar:
     st.caption(tr("common.data_label") + ": " + source_summary(dataset()))
     st.caption(tr("common.device_label") + ": " + device_summary())
+    running, queued = jobs.manager().counts()
+    st.caption(tr("common.server_load", running=running, queued=queued, slots=jobs.manager().max_running))
 navigation.run()
