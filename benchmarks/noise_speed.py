@@ -8,7 +8,8 @@
    The bundled sample's 8,000-digit training split is too small, so its whole file of 10,000
    digits (train + validation + test) is used; with a data directory, its first 10,000 training images.
 2. The noise page's whole measurement at its defaults (`core.noise.measure`: all training
-   samples, batch sizes 1…1024, 50 draws each) on the default model, and with --cnn on a fresh CNN.
+   samples, batch sizes 1…1024, 50 draws each) on the default model, and with --cnn on a fresh CNN,
+   run as the page runs it: with one intra-op thread (see `core.noise.intra_op_threads`).
 Prints medians over --repeats runs; timings on a shared machine are noisy.
 """
 import argparse
@@ -72,14 +73,19 @@ def main() -> None:
           f"‖g_i‖² = {vmap_sq[worst]:.1e} (float32 rounding; in float64 both equal a per-sample loop)")
 
     train = D.to_tensors(splits.train)
-    page_s, report = timed(lambda: noise.measure(model, train.x, train.y), args.repeats)
+
+    def page_measurement(m):  # as pages/noise.py runs it: one intra-op thread on the CPU
+        with noise.intra_op_threads(1):
+            return noise.measure(m, train.x, train.y)
+
+    page_s, report = timed(lambda: page_measurement(model), args.repeats)
     s = report.scale
-    print(f"page measurement, default MLP, {len(train):,} samples, batch sizes {noise.DEFAULT_BATCH_SIZES[0]}…"
+    print(f"page measurement (1 thread, as the page), default MLP, {len(train):,} samples, batch sizes 1…"
           f"{noise.DEFAULT_BATCH_SIZES[-1]}, {noise.DEFAULT_DRAWS} draws: {page_s:.3f} s (median of {args.repeats}); "
           f"tr(Σ) {s.trace_sigma:.4g}, ‖G‖² {s.grad_norm_sq:.4g}, B_simple {s.b_simple:.1f}")
     if args.cnn:
         cnn = init_model(TrainConfig(model="cnn"), torch.device("cpu"))
-        cnn_s, _ = timed(lambda: noise.measure(cnn, train.x, train.y), 1)
+        cnn_s, _ = timed(lambda: page_measurement(cnn), 1)
         print(f"page measurement, fresh CNN, same settings: {cnn_s:.3f} s (1 run)")
 
 

@@ -11,8 +11,8 @@ E[g_B] = G. Its scatter is measured by the per-sample covariance, with the 1/N c
     E‖g_B − G‖² = tr(Σ)/B · (N − B)/(N − 1)     (finite population, without replacement).
 
 (With the 1/(N−1) convention S = N/(N−1)·Σ the same law reads tr(S)/B · (N − B)/N.)
-The gradient noise scale is B_simple = tr(Σ)/‖G‖² (McCandlish et al. 2018): at B = B_simple the
-expected noise ‖g_B − G‖² is as large as the signal ‖G‖².
+The gradient noise scale is B_simple = tr(Σ)/‖G‖² (McCandlish et al. 2018): at B = B_simple (≪ N)
+the expected noise E‖g_B − G‖² is about as large as the signal ‖G‖².
 
 Everything is measured in evaluation mode: dropout off and BatchNorm on its running statistics,
 so a sample's gradient depends on that sample only and the one source of randomness is which
@@ -24,7 +24,8 @@ Per-sample gradients are never stored for all N at once:
   one backward to the layer outputs gives the signals δ_i, and sample i's gradient of a Linear
   layer is the outer product δ_i [a_i, 1]ᵀ, so ‖g_i‖² = Σ_layers ‖δ_i‖²(‖a_i‖² + 1): a few matmuls.
 - `VmapGrads` (any model, the CNN): `torch.func.vmap(grad(...))` over chunks of samples.
-Both offer the same five operations, and everything else is written once on top of them.
+Both offer the same four operations (sq_norms, weighted_sum, dot, batch_sq_devs), and everything
+else is written once on top of them.
 """
 import argparse
 import json
@@ -264,6 +265,23 @@ def evaluation_mode(model: nn.Module):
         model.train(was_training)
 
 
+@contextmanager
+def intra_op_threads(n: int | None):
+    """This thread's torch intra-op thread count set to `n` for a while (None leaves it as it is).
+
+    In the app the cores are shared with training jobs, and then the measurement's hundreds of
+    mid-sized ops wait at every OpenMP barrier for a busy core: with 2 threads on 2 busy cores
+    it ran ~10× slower (4.7 s) than with 1 thread (0.5 s). The setting is per thread, like a job's.
+    """
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 # the measurements -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -302,12 +320,13 @@ def make_epoch_hook(train_split, n_samples: int = 2000):
     """A Trainer `epoch_hook(model, epoch) -> {"trace_sigma", "grad_norm_sq", "b_simple"}`.
 
     Measured on the first `n_samples` training samples, the same ones every epoch, so the curve
-    shows the model changing and not the sample.
+    shows the model changing and not the sample; they follow the model to its device.
     """
     x, y = train_split.x[:n_samples], train_split.y[:n_samples]
 
     def hook(model: nn.Module, epoch: int) -> dict:
-        return noise_scale(model, x, y).as_dict()
+        device = next(model.parameters()).device
+        return noise_scale(model, x.to(device), y.to(device)).as_dict()
 
     return hook
 

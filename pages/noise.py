@@ -46,11 +46,12 @@ def measured_model():
 
 key = (which, id(in_use.model), n, draws, seed)
 if st.session_state.get("noise_key") != key:
-    with st.spinner(tr("noise.measuring", n=fmt_int(n))):
-        model = measured_model()
-        data = D.to_tensors(splits.train, next(model.parameters()).device, limit=n)
+    model = measured_model()
+    device = next(model.parameters()).device
+    data = D.to_tensors(splits.train, device, limit=n)
+    with st.spinner(tr("noise.measuring", n=fmt_int(n))), noise.intra_op_threads(1 if device.type == "cpu" else None):
         st.session_state.noise_report = noise.measure(model, data.x, data.y, batch_sizes, draws, seed)
-        st.session_state.noise_key = key
+    st.session_state.noise_key = key
 report = st.session_state.noise_report
 scale = report.scale
 

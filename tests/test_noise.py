@@ -211,3 +211,12 @@ def test_cli_refuses_bad_settings_with_one_line(args, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_intra_op_threads_is_set_for_a_while_and_restored():
+    before = torch.get_num_threads()
+    with noise.intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+    with noise.intra_op_threads(None):
+        assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == before
