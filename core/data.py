@@ -313,9 +313,11 @@ def epoch_indices(n: int, batch_size: int, generator: torch.Generator,
 def tensor_batches(data: TensorSplit, batch_size: int, generator: torch.Generator,
                    drop_last: bool = False):
     """Yield one epoch of (x, y) minibatches cut from tensors already on the device."""
-    perm_device = data.y.device
-    for idx in epoch_indices(len(data), batch_size, generator, drop_last):
-        idx = idx.to(perm_device, non_blocking=True)
+    batches = epoch_indices(len(data), batch_size, generator, drop_last)
+    if not batches:
+        return
+    order = torch.cat(batches).to(data.y.device)  # one host→device copy per epoch, not one per step
+    for idx in order.split(batch_size):
         yield data.x[idx], data.y[idx]
 
 
