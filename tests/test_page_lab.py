@@ -136,3 +136,15 @@ def test_presets_and_shared_links_set_the_controls():
     assert shared.slider(key="epochs").value == 7 and shared.title[0].value == "学習ラボ"
     nonsense = open_lab(batch_size="3", learning_rate="abc")  # ignored, not a crash
     assert nonsense.select_slider(key="batch_size").value == 64 and not nonsense.exception
+
+
+def test_gradient_noise_recorded_each_epoch_is_plotted_beside_the_loss():
+    at = open_lab(epochs="2", train_subset="1000", batch_size="128")
+    at.checkbox(key="record_noise").check()
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    epochs = at.session_state["runs"][-1].job.state.snapshot().epochs
+    assert [sorted(e.extra) for e in epochs] == [["b_simple", "grad_norm_sq", "trace_sigma"]] * 2
+    assert all(e.extra["trace_sigma"] > 0 for e in epochs)
+    assert len(charts(at)) == 3  # loss, accuracy, gradient noise
+    assert "Gradient noise per epoch" in " ".join(m.value for m in at.markdown)
