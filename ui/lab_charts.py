@@ -1,13 +1,20 @@
-"""Altair charts of the Training Lab: loss (per step and per epoch) and accuracy, one or many runs."""
+"""Vega-Lite charts of the Training Lab: loss (per step and per epoch) and accuracy, one or many runs.
+
+The live panel redraws every half second while a run trains, for every student on the server.
+Building and validating an Altair chart costs ~0.5 s of CPU, so each chart's spec is built once
+per language (data by name) and every redraw only fills in its datasets.
+"""
+import copy
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import altair as alt
 import pandas as pd
 
 from core.history import overfitting_epochs
+from core.i18n import t
 from core.jobs import Snapshot
-from ui.session import tr
 
 MAX_STEP_POINTS = 2000  # per run: more points than pixels only slow the browser down
 LOSS_FLOOR = 1e-4  # the loss axis is logarithmic: keep zero losses on it
@@ -19,6 +26,49 @@ class Curve:
 
     label: str  # legend entry
     snap: Snapshot
+
+
+def _tooltip(lang: str, *fields):
+    return [alt.Tooltip(f, title=t(f"lab.axis_{f.split(':')[0]}", lang), **({"format": fmt} if fmt else {}))
+            for f, fmt in fields]
+
+
+@lru_cache(maxsize=None)
+def _loss_spec(lang: str) -> dict:
+    """Light per-step loss, per-epoch training and validation loss on top, overfitting and divergence marked."""
+    color = alt.Color("run:N", title=t("lab.axis_run", lang), legend=alt.Legend(orient="bottom", columns=1))
+    x = alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0))
+    y_scale = alt.Scale(type="log")
+    steps = alt.Chart(alt.Data(name="steps")).mark_line(opacity=0.3, strokeWidth=1).encode(
+        x=x, y=alt.Y("loss:Q", title=t("lab.axis_loss", lang), scale=y_scale), color=color,
+        tooltip=_tooltip(lang, ("step:Q", None), ("loss:Q", ".4f")))
+    base = alt.Chart(alt.Data(name="epochs")).encode(
+        x=x, y=alt.Y("loss:Q", scale=y_scale), color=color,
+        strokeDash=alt.StrokeDash("series:N", title=t("lab.axis_series", lang)))
+    points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
+        lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("loss:Q", ".4f"), ("accuracy:Q", ".2%")))
+    overfit = alt.Chart(alt.Data(name="overfit")).mark_rect(color="#f58518", opacity=0.15).encode(
+        x="start:Q", x2="end:Q", tooltip=alt.Tooltip("text:N", title=""))
+    diverged = alt.Chart(alt.Data(name="diverged"))
+    rule = diverged.mark_rule(color="#d62728", strokeWidth=2).encode(x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
+    label = diverged.mark_text(color="#d62728", align="left", dx=4, dy=-6, fontWeight="bold").encode(
+        x="start:Q", y=alt.value(12), text="text:N")
+    chart = alt.layer(steps, base.mark_line(strokeWidth=2.5), points, overfit, rule, label)
+    return chart.properties(height=360).interactive(bind_y=False).to_dict()
+
+
+@lru_cache(maxsize=None)
+def _accuracy_spec(lang: str) -> dict:
+    """Validation (solid) and training (dashed) accuracy per epoch."""
+    base = alt.Chart(alt.Data(name="epochs")).encode(
+        x=alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0)),
+        y=alt.Y("accuracy:Q", title=t("lab.axis_accuracy", lang), axis=alt.Axis(format="%"),
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("run:N", title=t("lab.axis_run", lang), legend=None),
+        strokeDash=alt.StrokeDash("series:N", title=t("lab.axis_series", lang)))
+    points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
+        lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("accuracy:Q", ".2%"), ("loss:Q", ".4f")))
+    return alt.layer(base.mark_line(strokeWidth=2.5), points).properties(height=260).to_dict()
 
 
 def _step_frame(curve: Curve) -> pd.DataFrame:
@@ -35,72 +85,39 @@ def _step_frame(curve: Curve) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epoch", "step", "loss"])
 
 
-def _epoch_frame(curves: list[Curve]) -> pd.DataFrame:
+def _epoch_frame(curves: list[Curve], lang: str) -> pd.DataFrame:
     rows = []
     for c in curves:
         for e in c.snap.epochs:
             for series, loss, acc in (("train", e.train_loss, e.train_acc), ("val", e.val_loss, e.val_acc)):
-                rows.append({"run": c.label, "series": tr(f"lab.series_{series}"), "epoch": e.epoch,
+                rows.append({"run": c.label, "series": t(f"lab.series_{series}", lang), "epoch": e.epoch,
                              "loss": max(loss, LOSS_FLOOR), "accuracy": acc})
     return pd.DataFrame(rows, columns=["run", "series", "epoch", "loss", "accuracy"])
 
 
-def _tooltip(*fields):
-    return [alt.Tooltip(f, title=tr(f"lab.axis_{f.split(':')[0]}"), format=fmt) if fmt else
-            alt.Tooltip(f, title=tr(f"lab.axis_{f.split(':')[0]}"))
-            for f, fmt in fields]
-
-
-def loss_chart(curves: list[Curve]) -> alt.LayerChart:
-    """Light per-step loss, per-epoch training and validation loss on top, overfitting and divergence marked."""
-    color = alt.Color("run:N", title=tr("lab.axis_run"), legend=alt.Legend(orient="bottom", columns=1))
-    x = alt.X("epoch:Q", title=tr("lab.axis_epoch"), scale=alt.Scale(domainMin=0))
-    y_scale = alt.Scale(type="log")
-    steps = pd.concat([_step_frame(c) for c in curves]) if curves else pd.DataFrame()
-    layers = [alt.Chart(steps).mark_line(opacity=0.3, strokeWidth=1).encode(
-        x=x, y=alt.Y("loss:Q", title=tr("lab.axis_loss"), scale=y_scale), color=color,
-        tooltip=_tooltip(("step:Q", None), ("loss:Q", ".4f")))]
-    epochs = _epoch_frame(curves)
-    dash = alt.StrokeDash("series:N", title=tr("lab.axis_series"))
-    base = alt.Chart(epochs).encode(x=x, y=alt.Y("loss:Q", scale=y_scale), color=color, strokeDash=dash)
-    layers += [base.mark_line(strokeWidth=2.5),
-               base.mark_point(filled=True, size=70).encode(
-                   tooltip=_tooltip(("run:N", None), ("series:N", None), ("epoch:Q", None), ("loss:Q", ".4f"),
-                                    ("accuracy:Q", ".2%")))]
-    marks = _marks(curves)
-    if len(marks):
-        overfit = marks[marks.kind == "overfit"]
-        layers.append(alt.Chart(overfit).mark_rect(color="#f58518", opacity=0.15).encode(
-            x="start:Q", x2="end:Q", tooltip=alt.Tooltip("text:N", title="")))
-        diverged = marks[marks.kind == "diverged"]
-        layers.append(alt.Chart(diverged).mark_rule(color="#d62728", strokeWidth=2).encode(
-            x="start:Q", tooltip=alt.Tooltip("text:N", title="")))
-        layers.append(alt.Chart(diverged).mark_text(color="#d62728", align="left", dx=4, dy=-6, fontWeight="bold")
-                      .encode(x="start:Q", y=alt.value(12), text="text:N"))
-    return alt.layer(*layers).properties(height=360).interactive(bind_y=False)
-
-
-def _marks(curves: list[Curve]) -> pd.DataFrame:
-    """Shaded overfitting epochs and the step where a run diverged."""
-    rows = []
+def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(shaded overfitting epochs, the step where a run diverged)."""
+    overfit, diverged = [], []
     for c in curves:
         for epoch in overfitting_epochs(c.snap.epochs):
-            rows.append({"kind": "overfit", "start": epoch - 1, "end": epoch, "text": tr("lab.overfit_mark")})
+            overfit.append({"start": epoch - 1, "end": epoch, "text": t("lab.overfit_mark", lang)})
         if c.snap.diverged_step:
-            rows.append({"kind": "diverged", "start": c.snap.diverged_step / max(c.snap.steps_per_epoch, 1),
-                         "end": None, "text": tr("lab.diverged_mark", step=c.snap.diverged_step)})
-    return pd.DataFrame(rows, columns=["kind", "start", "end", "text"])
+            diverged.append({"start": c.snap.diverged_step / max(c.snap.steps_per_epoch, 1),
+                             "text": t("lab.diverged_mark", lang, step=c.snap.diverged_step)})
+    return (pd.DataFrame(overfit, columns=["start", "end", "text"]),
+            pd.DataFrame(diverged, columns=["start", "text"]))
 
 
-def accuracy_chart(curves: list[Curve]) -> alt.LayerChart:
-    """Validation (solid) and training (dashed) accuracy per epoch."""
-    epochs = _epoch_frame(curves)
-    base = alt.Chart(epochs).encode(
-        x=alt.X("epoch:Q", title=tr("lab.axis_epoch"), scale=alt.Scale(domainMin=0)),
-        y=alt.Y("accuracy:Q", title=tr("lab.axis_accuracy"), axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title=tr("lab.axis_run"), legend=None),
-        strokeDash=alt.StrokeDash("series:N", title=tr("lab.axis_series")))
-    points = base.mark_point(filled=True, size=70).encode(
-        tooltip=_tooltip(("run:N", None), ("series:N", None), ("epoch:Q", None), ("accuracy:Q", ".2%"),
-                         ("loss:Q", ".4f")))
-    return alt.layer(base.mark_line(strokeWidth=2.5), points).properties(height=260)
+def loss_spec(curves: list[Curve], lang: str) -> dict:
+    steps = pd.concat([_step_frame(c) for c in curves]) if curves else _step_frame(Curve("", _EMPTY))
+    overfit, diverged = _marks(curves, lang)
+    return {**copy.deepcopy(_loss_spec(lang)),
+            "datasets": {"steps": steps, "epochs": _epoch_frame(curves, lang), "overfit": overfit,
+                         "diverged": diverged}}
+
+
+def accuracy_spec(curves: list[Curve], lang: str) -> dict:
+    return {**copy.deepcopy(_accuracy_spec(lang)), "datasets": {"epochs": _epoch_frame(curves, lang)}}
+
+
+_EMPTY = Snapshot("queued", 0, 0, 0, 0, 0, 0.0, [], [], None, "", None, 0.0)

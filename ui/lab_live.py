@@ -3,10 +3,11 @@ import streamlit as st
 
 from core.history import legend_labels
 from ui import runs
-from ui.lab_charts import Curve, accuracy_chart, loss_chart
-from ui.session import tr
+from ui.lab_charts import Curve, accuracy_spec, loss_spec
+from ui.session import lang, tr
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5  # while a run trains: the loss curve grows twice a second
+QUEUED_POLL_SECONDS = 2.0  # while this session's run only waits for a free slot
 
 
 def overlay_runs() -> list[runs.SessionRun]:
@@ -16,14 +17,20 @@ def overlay_runs() -> list[runs.SessionRun]:
 
 
 def live_panel() -> None:
-    """Redraw every POLL_SECONDS while a run of this session is queued or training; still otherwise."""
-    watching = [r.name for r in runs.active()]
-    st.fragment(run_every=POLL_SECONDS if watching else None)(_draw)(watching)
+    """Redraw every POLL_SECONDS while a run of this session trains, every QUEUED_POLL_SECONDS while it
+    waits in the queue; still otherwise."""
+    active = runs.active()
+    watching = [r.name for r in active]
+    training = any(r.job.state.snapshot().status == "running" for r in active)
+    every = (POLL_SECONDS if training else QUEUED_POLL_SECONDS) if active else None
+    st.fragment(run_every=every)(_draw)(watching, training)
 
 
-def _draw(watching: list[str]) -> None:
+def _draw(watching: list[str], training: bool) -> None:
     if any(r.name in watching and r.job.done for r in runs.history()):
         st.rerun(scope="app")  # a run ended: refresh the history, the Stop button and the current model
+    if not training and any(r.job.state.snapshot().status == "running" for r in runs.active()):
+        st.rerun(scope="app")  # a queued run started: poll at the training pace
     history = runs.history()
     if history:
         _status(history[-1])
@@ -34,11 +41,11 @@ def _draw(watching: list[str]) -> None:
     labels = legend_labels([r.name for r in shown], [r.config for r in shown])
     curves = [Curve(label, snap) for label, snap in zip(labels, snaps) if snap.losses]
     st.markdown(f"**{tr('lab.loss_title')}**")  # drawn empty before the first run: the first loss shows at once
-    st.altair_chart(loss_chart(curves), width="stretch")
+    st.vega_lite_chart(spec=loss_spec(curves, lang()), width="stretch")
     st.caption(tr("lab.loss_caption"))
     if any(c.snap.epochs for c in curves):
         st.markdown(f"**{tr('lab.accuracy_title')}**")
-        st.altair_chart(accuracy_chart(curves), width="stretch")
+        st.vega_lite_chart(spec=accuracy_spec(curves, lang()), width="stretch")
     noise_rows = [dict(run=c.label, epoch=e.epoch, **e.extra) for c in curves for e in c.snap.epochs if e.extra]
     if noise_rows:
         from ui.noise_charts import noise_over_epochs_chart
