@@ -6,7 +6,8 @@ Starts the real server (`streamlit run app.py`, bundled data) on localhost and d
 sessions (Playwright contexts). Each opens the Training Lab, trains a short run (2 epochs on
 2,000 samples), waits for it to finish, goes to "Draw a digit" through the app's menu, draws a
 "1" with the mouse and waits for a prediction. One session runs first, alone, as the baseline for
-memory; the other N-1 then start together. Prints time to first loss on screen (p50/p95), queue
+memory; the other N-1 then start together. The browsers share this machine's 2 cores with the
+server (in a classroom they run on the students' computers), so figures are pessimistic. Prints time to first loss on screen (p50/p95), queue
 waits, server peak memory and memory per extra session. Exit code 0 only when every session
 succeeded.
 """
@@ -120,6 +121,7 @@ async def main_async(n: int) -> int:
     port = free_port()
     server = start_server(port, {"TLL_DATA_DIR": str(ROOT / "tests" / "no-data-dir")})
     url = f"http://127.0.0.1:{port}"
+
     sessions = [Session(i) for i in range(n)]
     peak = 0.0
     try:

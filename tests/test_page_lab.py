@@ -148,3 +148,18 @@ def test_gradient_noise_recorded_each_epoch_is_plotted_beside_the_loss():
     assert all(e.extra["trace_sigma"] > 0 for e in epochs)
     assert len(charts(at)) == 3  # loss, accuracy, gradient noise
     assert "Gradient noise per epoch" in " ".join(m.value for m in at.markdown)
+
+
+def test_two_sessions_training_at_once_see_only_their_own_runs():
+    alice = open_lab(epochs="2", train_subset="1000", learning_rate="0.01")
+    bob = open_lab(epochs="2", train_subset="1000", learning_rate="0.001", batch_size="32")
+    alice.button(key="train").click().run()
+    bob.button(key="train").click().run()
+    run_until(alice, lambda a: newest_status(a) == "finished")
+    run_until(bob, lambda a: newest_status(a) == "finished")
+    for at, lr, batch in ((alice, 0.01, 64), (bob, 0.001, 32)):
+        (run,) = at.session_state["runs"]
+        assert run.config.learning_rate == lr and run.config.batch_size == batch
+        assert list(at.dataframe[0].value["Run"]) == ["Run 1"]
+    assert alice.session_state["runs"][0].job is not bob.session_state["runs"][0].job
+    assert alice.session_state["runs"][0].job.owner != bob.session_state["runs"][0].job.owner
