@@ -4,7 +4,7 @@
 
 Starts the real server (`streamlit run app.py`, bundled data) on localhost and drives N Chromium
 sessions (Playwright contexts). Each opens the Training Lab, trains a short run (2 epochs on
-2,000 samples), waits for it to finish, goes to "Draw a digit" through the app's menu, draws a
+1,000 samples), waits for it to finish, goes to "Draw a digit" through the app's menu, draws a
 "1" with the mouse and waits for a prediction. One session runs first, alone, as the baseline for
 memory; the other N-1 then start together. The browsers share this machine's 2 cores with the
 server (in a classroom they run on the students' computers), so figures are pessimistic. Prints time to first loss on screen (p50/p95), queue
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
 
-LAB = "/lab?epochs=2&train_subset=2000&batch_size=64"
+LAB = "/lab?epochs=2&train_subset=1000&batch_size=64"  # 32 steps: a short classroom run
 ONE = [(140, 40 + 10 * i) for i in range(21)]  # a straight down-stroke on the 280×280 canvas
 READY = ("() => document.querySelector('h1') && document.querySelector('[data-testid=\"stApp\"]')"
          ".getAttribute('data-test-script-state') === 'notRunning'")
