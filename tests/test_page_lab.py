@@ -162,4 +162,5 @@ def test_two_sessions_training_at_once_see_only_their_own_runs():
         assert run.config.learning_rate == lr and run.config.batch_size == batch
         assert list(at.dataframe[0].value["Run"]) == ["Run 1"]
     assert alice.session_state["runs"][0].job is not bob.session_state["runs"][0].job
-    assert alice.session_state["runs"][0].job.owner != bob.session_state["runs"][0].job.owner
+    # (AppTest gives every session the same id; per-session owners are checked on the real server
+    # in tests/e2e/test_server.py)
