@@ -59,8 +59,9 @@ def browser_first_loss(clicks: int) -> list[float]:
                 page.locator(".st-key-train button").click()
                 page.wait_for_function(SHOWN % k, timeout=60_000)
                 seconds.append(time.perf_counter() - started)
-                page.locator(".st-key-stop button").click()
-                page.wait_for_selector(f"text=Run {k} was stopped", timeout=60_000)
+                page.locator(".st-key-stop button").click()  # the run may already have finished
+                page.wait_for_function(f"() => /Run {k} (was stopped|finished)/.test(document.body.innerText)",
+                                       timeout=60_000)
             browser.close()
     finally:
         server.terminate()

@@ -7,12 +7,14 @@ sessions (Playwright contexts). Each opens the Training Lab, trains a short run 
 1,000 samples), waits for it to finish, goes to "Draw a digit" through the app's menu, draws a
 "1" with the mouse and waits for a prediction. One session runs first, alone, as the baseline for
 memory; the other N-1 then start together. The browsers share this machine's 2 cores with the
-server (in a classroom they run on the students' computers), so figures are pessimistic. Prints time to first loss on screen (p50/p95), queue
+server (in a classroom they run on the students' computers), so they run at the lowest CPU
+priority; the figures are still pessimistic. Prints time to first loss on screen (p50/p95), queue
 waits, server peak memory and memory per extra session. Exit code 0 only when every session
 succeeded.
 """
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -51,6 +53,19 @@ class Session:
     @property
     def ok(self) -> bool:
         return not self.errors and self.first_loss is not None and self.prediction is not None
+
+
+def lower_browser_priority() -> None:
+    """Renice every Chromium process to 19. The browsers stand in for the students' own computers
+    but share this machine's 2 cores with the server; Chromium raises its browser and GPU processes
+    to nice -8, which would let 20 tabs' chart rendering starve the server being measured."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if "chromium" in (proc / "cmdline").read_text() and os.getpriority(os.PRIO_PROCESS, int(proc.name)) < 19:
+                    os.setpriority(os.PRIO_PROCESS, int(proc.name), 19)
+            except OSError:
+                pass
 
 
 def rss_mb(pid: int, key: str = "VmRSS") -> float:
@@ -127,6 +142,7 @@ async def main_async(n: int) -> int:
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            lower_browser_priority()
             await one_session(browser, url, sessions[0])
             baseline = rss_mb(server.pid)
             print(f"after the first session: server RSS {baseline:.0f} MB "
@@ -136,6 +152,7 @@ async def main_async(n: int) -> int:
                 nonlocal peak
                 while True:
                     peak = max(peak, rss_mb(server.pid))
+                    lower_browser_priority()  # new tabs start new renderer processes
                     await asyncio.sleep(0.2)
 
             watcher = asyncio.create_task(watch_memory())
