@@ -164,3 +164,21 @@ def test_two_sessions_training_at_once_see_only_their_own_runs():
     assert alice.session_state["runs"][0].job is not bob.session_state["runs"][0].job
     # (AppTest gives every session the same id; per-session owners are checked on the real server
     # in tests/e2e/test_server.py)
+
+
+def test_leaving_the_page_while_it_trains_and_coming_back():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/lab.py").run()
+    at.select_slider(key="batch_size").set_value(32)
+    at.button(key="train").click().run()
+    at.switch_page("pages/home.py").run()  # the run goes on without the page
+    assert not at.exception and at.title[0].value == "Training Loop Lab"
+    run = at.session_state["runs"][-1]
+    deadline = time.time() + 60
+    while not run.job.done and time.time() < deadline:
+        time.sleep(0.2)
+    at.switch_page("pages/lab.py").run()
+    assert at.select_slider(key="batch_size").value == 32  # settings kept
+    assert "Run 1 finished" in at.success[0].value and len(charts(at)) == 2

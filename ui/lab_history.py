@@ -33,10 +33,18 @@ def _row(run: runs.SessionRun) -> dict:
             tr("lab.col_seconds"): round(snap.elapsed, 1)}
 
 
+KEPT = "overlay_kept"  # the picked runs survive a visit to another page (widget state does not)
+
+
+def shown_names() -> list[str]:
+    """The runs picked for the charts."""
+    return st.session_state.get("overlay", st.session_state.get(KEPT, []))
+
+
 def select_newest() -> None:
     """Show a newly started run in the charts, beside the runs already picked."""
     names = [r.name for r in runs.history()]
-    st.session_state["overlay"] = [n for n in st.session_state.get("overlay", []) if n in names] + names[-1:]
+    st.session_state["overlay"] = [n for n in shown_names() if n in names] + names[-1:]
 
 
 def history_section() -> None:
@@ -46,8 +54,9 @@ def history_section() -> None:
     st.subheader(tr("lab.history_title"))
     st.caption(tr("lab.history_caption"))
     names = [r.name for r in history]
-    st.session_state["overlay"] = [n for n in st.session_state.get("overlay", []) if n in names]
+    st.session_state["overlay"] = [n for n in shown_names() if n in names]
     st.multiselect(tr("lab.overlay"), names, key="overlay", help=tr("lab.overlay_help"))
+    st.session_state[KEPT] = st.session_state.overlay
     st.dataframe(pd.DataFrame([_row(r) for r in history]), hide_index=True, width="stretch",
                  column_config={tr("lab.col_val_acc"): st.column_config.NumberColumn(format="percent"),
                                 tr("lab.col_best_acc"): st.column_config.NumberColumn(format="percent"),

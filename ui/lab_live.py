@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.history import legend_labels
 from ui import runs
+from ui.lab_history import shown_names
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
 from ui.session import lang, tr
 
@@ -12,7 +13,7 @@ QUEUED_POLL_SECONDS = 2.0  # while this session's run only waits for a free slot
 
 def overlay_runs() -> list[runs.SessionRun]:
     """The runs the charts show: those picked in the history (the newest run is always added)."""
-    chosen = set(st.session_state.get("overlay", []))
+    chosen = set(shown_names())
     return [r for r in runs.history() if r.name in chosen]
 
 
