@@ -83,6 +83,12 @@ class RunState:
                 self._epochs.append(event)
                 self._samples_per_s = event.samples_per_s
 
+    @property
+    def status(self) -> str:
+        """The status alone: cheap to ask every redraw (a snapshot copies every step's loss)."""
+        with self._lock:
+            return self._status
+
     def wait_first_loss(self, timeout: float) -> bool:
         """Block until the first step's loss exists (or `timeout` s pass): lets a page that just
         started a run draw its first point in the same redraw instead of the next poll."""
@@ -123,7 +129,7 @@ class Job:
 
     @property
     def done(self) -> bool:
-        return self.state.snapshot().done
+        return self.state.status in DONE
 
 
 def default_max_running() -> int:

@@ -69,7 +69,7 @@ def history_section() -> None:
     if clear_col.button(tr("lab.clear"), key="clear_runs"):
         runs.delete(names)
         st.rerun()
-    rows = [row for r in history for row in epoch_rows(r.name, r.config, r.job.state.snapshot().status,
-                                                       r.job.state.snapshot().epochs)]
+    snaps = [(r, r.job.state.snapshot()) for r in history]
+    rows = [row for r, snap in snaps for row in epoch_rows(r.name, r.config, snap.status, snap.epochs)]
     csv_col.download_button(tr("lab.download_csv"), pd.DataFrame(rows).to_csv(index=False), "training-runs.csv",
                             "text/csv", key="download_csv", disabled=not rows)

@@ -22,7 +22,7 @@ def live_panel() -> None:
     waits in the queue; still otherwise."""
     active = runs.active()
     watching = [r.name for r in active]
-    training = any(r.job.state.snapshot().status == "running" for r in active)
+    training = any(r.job.state.status == "running" for r in active)
     every = (POLL_SECONDS if training else QUEUED_POLL_SECONDS) if active else None
     st.fragment(run_every=every)(_draw)(watching, training)
 
@@ -30,7 +30,7 @@ def live_panel() -> None:
 def _draw(watching: list[str], training: bool) -> None:
     if any(r.name in watching and r.job.done for r in runs.history()):
         st.rerun(scope="app")  # a run ended: refresh the history, the Stop button and the current model
-    if not training and any(r.job.state.snapshot().status == "running" for r in runs.active()):
+    if not training and any(r.job.state.status == "running" for r in runs.active()):
         st.rerun(scope="app")  # a queued run started: poll at the training pace
     history = runs.history()
     if history:

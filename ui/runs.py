@@ -71,6 +71,6 @@ def delete(names: list[str]) -> None:
 def latest_with_model() -> SessionRun | None:
     """The most recent run that ended with a usable model (finished, stopped or early-stopped)."""
     for run in reversed(history()):
-        if run.job.state.result is not None and run.job.state.snapshot().status in KEPT_MODEL:
+        if run.job.state.result is not None and run.job.state.status in KEPT_MODEL:
             return run
     return None
