@@ -16,6 +16,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.device import pick_device  # noqa: E402
 from core.models import MLP  # noqa: E402
+from core.cuda_graph import GraphedStep  # noqa: E402
 from core.train import make_optimizer, train_step  # noqa: E402
 
 
@@ -67,9 +68,24 @@ def main() -> None:
         with torch.no_grad():
             F.cross_entropy(model(x), y)
 
+    steps = [("engine step (with loss.item() and accuracy)", engine),
+             ("step without host sync or accuracy", no_sync), ("forward only", forward_only)]
+    if device.type == "cuda":  # what the Trainer does on a GPU: the whole step as one CUDA graph
+        g_model = MLP().to(device)
+        g_opt = make_optimizer("adam", g_model.parameters(), 1e-3, capturable=True)
+
+        def eager(x, y):
+            nonlocal correct
+            loss, logits = train_step(g_model, g_opt, x, y)
+            correct += (logits.argmax(1) == y).sum()
+            return loss
+
+        graphed = GraphedStep(g_model, g_opt, data_x, data_y, 64, correct, eager)
+        gen_idx = torch.Generator().manual_seed(1)
+        steps.insert(1, ("CUDA-graph step (with loss.item() and accuracy)",
+                         lambda: graphed(torch.randint(0, 10_000, (64,), generator=gen_idx).to(device))))
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    for name, fn in (("engine step (with loss.item() and accuracy)", engine),
-                     ("step without host sync or accuracy", no_sync), ("forward only", forward_only)):
+    for name, fn in steps:
         print(f"{name:45s} {per_step_ms(fn, device):.3f} ms")
 
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F  # start-up, not between a learner's click on Tr
 from torch import nn
 
 from core import data as D
+from core.cuda_graph import GraphedStep
 from core.device import DEVICE_CHOICES, DeviceError, default_device_choice, pick_device
 from core.i18n import t
 from core.models import MODEL_NAMES, build_model
@@ -79,6 +80,8 @@ class TrainConfig:
     augment: bool = False  # random small rotation, shift and noise on each minibatch
     drop_last: bool = False  # drop the last, smaller minibatch of each epoch
     patience: int = 0  # early stopping: stop after this many epochs without a better val loss (0 = off)
+    cuda_graph: bool = False  # on a GPU, replay each full minibatch's step as one CUDA graph (same math;
+    # off by default until tests/test_cuda.py has passed on a GPU: see docs/benchmarks.md)
 
     def validate(self) -> "TrainConfig":
         """Refuse settings that cannot work, in words a student understands; returns self."""
@@ -114,25 +117,28 @@ class TrainConfig:
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
-                   momentum: float = 0.9) -> torch.optim.Optimizer:
+                   momentum: float = 0.9, capturable: bool = False) -> torch.optim.Optimizer:
     """The optimizer called `name` (a key of OPTIMIZERS).
 
-    SGD and Adam(W) use PyTorch's fused kernels, one call per step instead of one per
-    parameter tensor: on a small MLP the per-step overhead is most of the time.
+    SGD, Adam(W) and Adagrad use PyTorch's fused kernels, one call per step instead of one per
+    parameter tensor: on a small MLP the per-step overhead is most of the time. `capturable`
+    (GPU only) keeps Adam's and RMSprop's step counters on the GPU, so a CUDA graph can record
+    the update (see core/cuda_graph.py).
     """
     params = list(params)
     fused = {"fused": True}
+    graphed = {"capturable": True} if capturable else {}
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **fused)
     if name in ("momentum", "nesterov"):
         return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=name == "nesterov",
                                weight_decay=weight_decay, **fused)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fused)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fused, **graphed)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fused)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fused, **graphed)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay, foreach=True)
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay, foreach=True, **graphed)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay, fused=True)
     raise ConfigError("optimizer", value=name, choices=", ".join(OPTIMIZERS))
@@ -248,8 +254,13 @@ class Trainer:
         self.should_stop = should_stop or (lambda: False)
         self.epoch_hook = epoch_hook
         self.model = model.to(self.device) if model is not None else init_model(config, self.device)
+        # a CUDA graph replays one fixed piece of work: the same-sized batch cut from the same tensors
+        graphed = (config.cuda_graph and self.device.type == "cuda" and config.loader == "tensor"
+                   and not config.augment)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.learning_rate,
-                                        config.weight_decay, config.momentum)
+                                        config.weight_decay, config.momentum, capturable=graphed)
+        self.correct = torch.zeros((), dtype=torch.long, device=self.device)  # right answers this epoch,
+        # counted on the device so that no step waits for it
         self.generator = torch.Generator().manual_seed(config.seed)  # batch order and augmentation
         limit = config.train_subset or None
         if config.loader == "tensor":
@@ -264,14 +275,37 @@ class Trainer:
             self.n_train = len(self.train_loader.dataset)
         if self.n_train < 1:
             raise ConfigError("train_subset", value=config.train_subset)
+        self.graphed = GraphedStep(self.model, self.optimizer, self.train_data.x, self.train_data.y,
+                                   config.batch_size, self.correct, self._eager_step) if graphed else None
 
     def iterations_per_epoch(self) -> int:
         return D.batch_plan(self.n_train, self.config.batch_size, self.config.drop_last)[0]
 
     def _train_batches(self):
+        """One epoch's minibatches: index tensors on the device (tensor path) or (x, y) from the DataLoader."""
         if self.config.loader == "tensor":
-            return D.tensor_batches(self.train_data, self.config.batch_size, self.generator, self.config.drop_last)
-        return ((x.to(self.device), y.to(self.device)) for x, y in self.train_loader)
+            return D.device_epoch(self.train_data, self.config.batch_size, self.generator, self.config.drop_last)
+        return iter(self.train_loader)
+
+    def _step(self, batch) -> tuple[float, int]:
+        """Train on one minibatch; returns (its loss, its size). Counts right answers into self.correct."""
+        if self.graphed is not None and len(batch) == self.config.batch_size:
+            loss_value = self.graphed(batch)
+            if diverged(loss_value):
+                self.graphed.undo_update()  # keep the last sane weights, as train_step does
+            return loss_value, len(batch)
+        if self.config.loader == "tensor":
+            x, y = self.train_data.x[batch], self.train_data.y[batch]
+        else:
+            x, y = batch[0].to(self.device), batch[1].to(self.device)
+        if self.config.augment:
+            x = D.augment(x, self.generator)
+        return self._eager_step(x, y), len(y)
+
+    def _eager_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        loss_value, logits = train_step(self.model, self.optimizer, x, y)
+        self.correct += (logits.argmax(1) == y).sum()
+        return loss_value
 
     def _val_batches(self):
         if self.config.loader == "tensor":
@@ -287,27 +321,24 @@ class Trainer:
             model.train()
             t0 = time.perf_counter()
             loss_sum, seen = 0.0, 0
-            correct = torch.zeros((), dtype=torch.long, device=self.device)  # summed on the device: no sync
-            for x, y in self._train_batches():
+            self.correct.zero_()
+            for batch in self._train_batches():
                 if self.should_stop():
                     result.status = "stopped"
                     return self._finish(result, best_state)
-                if cfg.augment:
-                    x = D.augment(x, self.generator)
-                loss_value, logits = train_step(model, self.optimizer, x, y)
+                loss_value, size = self._step(batch)
                 step += 1
                 result.steps.append(loss_value)
                 self.on_event(StepEvent(epoch, step, loss_value))
                 if diverged(loss_value):
                     result.status, result.diverged_step = "diverged", step
                     return self._finish(result, best_state)
-                loss_sum += loss_value * len(y)
-                correct += (logits.argmax(1) == y).sum()
-                seen += len(y)
+                loss_sum += loss_value * size
+                seen += size
             train_seconds = time.perf_counter() - t0
             val_loss, val_acc = evaluate(model, self._val_batches())
             extra = self.epoch_hook(model, epoch) if self.epoch_hook else {}
-            event = EpochEvent(epoch, step, loss_sum / max(seen, 1), correct.item() / max(seen, 1), val_loss, val_acc,
+            event = EpochEvent(epoch, step, loss_sum / max(seen, 1), self.correct.item() / max(seen, 1), val_loss, val_acc,
                                train_seconds, time.perf_counter() - t0, seen / train_seconds, extra)
             result.epochs.append(event)
             self.on_event(event)
@@ -324,6 +355,9 @@ class Trainer:
 
     def _finish(self, result: RunResult, best_state: dict | None) -> RunResult:
         """Early stopping keeps the best epoch's weights; every other end keeps the latest."""
+        if self.graphed is not None:
+            self.graphed.release()
+            self.graphed = None
         if result.status == "early_stopped" and best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
@@ -410,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=int, default=0, help="use only the first N training samples")
     p.add_argument("--augment", action="store_true")
     p.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0 = off)")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="on a GPU, replay each step as one CUDA graph instead of launching its kernels one by one")
     p.add_argument("--save", default=None, help="write a checkpoint here when done")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch, then {\"test_acc\": …}")
     return p
@@ -420,7 +456,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
                        dropout=args.dropout, batchnorm=args.batchnorm, epochs=args.epochs, seed=args.seed,
                        device=args.device, loader=args.loader, train_subset=args.train_subset,
-                       augment=args.augment, patience=args.patience)
+                       augment=args.augment, patience=args.patience, cuda_graph=args.cuda_graph)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,10 +9,10 @@ from core.batching import left_out, shuffled_epochs
 
 
 def training_order(n: int, batch_size: int, seed: int, epochs: int, drop_last: bool) -> list[list[list[int]]]:
-    """The item numbers the Trainer's fast path feeds, epoch after epoch: labels 0…n-1 through tensor_batches."""
+    """The item numbers the Trainer's fast path feeds, epoch after epoch: labels 0…n-1 through device_epoch."""
     data = D.TensorSplit(torch.zeros(n, 1, 28, 28), torch.arange(n))
     generator = torch.Generator().manual_seed(seed)  # as Trainer: seeded once with config.seed
-    return [[y.tolist() for _, y in D.tensor_batches(data, batch_size, generator, drop_last)]
+    return [[data.y[idx].tolist() for idx in D.device_epoch(data, batch_size, generator, drop_last)]
             for _ in range(epochs)]
 
 

@@ -1,9 +1,12 @@
 """On a GPU (the lent device; skipped where there is none): the engine trains there as on the CPU."""
+import dataclasses
+import threading
+
 import pytest
 import torch
 
 from core import data as D
-from core.train import TrainConfig, train
+from core.train import OPTIMIZERS, TrainConfig, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -25,3 +28,70 @@ def test_divergence_dropout_batchnorm_and_cnn_on_gpu(splits):
     assert cnn.epochs[-1].val_acc > 0.7, cnn.epochs[-1]
     x = D.to_tensors(splits.val, "cuda", limit=8).x
     assert both.model(x).shape == (8, 10)
+
+
+# the step recorded as a CUDA graph (core/cuda_graph.py) -----------------------------------------
+
+def count_replays(monkeypatch) -> list[int]:
+    replays = [0]
+    real = torch.cuda.CUDAGraph.replay
+
+    def counting(graph):
+        replays[0] += 1
+        return real(graph)
+
+    monkeypatch.setattr(torch.cuda.CUDAGraph, "replay", counting)
+    return replays
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_graphed_steps_train_as_the_eager_steps_do(splits, optimizer, monkeypatch):
+    # 1,000 samples at batch 64: 15 full batches (3 eager warm-ups, then replays) + 1 eager batch of 40
+    lr = {"sgd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01}.get(optimizer, 1e-3)
+    config = TrainConfig(device="cuda", optimizer=optimizer, learning_rate=lr, epochs=2, train_subset=1000,
+                         batchnorm=True, cuda_graph=True)
+    replays = count_replays(monkeypatch)
+    graphed = train(config, splits)
+    assert replays[0] == 2 * 15 - 3
+    eager = train(dataclasses.replace(config, cuda_graph=False), splits)
+    assert replays[0] == 2 * 15 - 3  # the eager run replays nothing
+    assert len(graphed.steps) == len(eager.steps) == 2 * 16
+    assert graphed.steps == pytest.approx(eager.steps, rel=1e-3, abs=1e-4)
+    for a, b in zip(graphed.epochs, eager.epochs):
+        assert (a.train_acc, a.val_acc) == pytest.approx((b.train_acc, b.val_acc), abs=0.01)
+        assert a.train_loss == pytest.approx(b.train_loss, rel=1e-3)
+    for p, q in zip(graphed.model.parameters(), eager.model.parameters()):
+        assert torch.allclose(p, q, rtol=1e-3, atol=1e-4) and p.grad is None
+
+
+def test_a_graphed_run_that_diverges_keeps_its_last_sane_weights(splits, monkeypatch):
+    config = TrainConfig(device="cuda", optimizer="sgd", learning_rate=1.0, batch_size=8, epochs=1, cuda_graph=True)
+    replays = count_replays(monkeypatch)
+    graphed = train(config, splits)
+    eager = train(dataclasses.replace(config, cuda_graph=False), splits)
+    assert graphed.status == eager.status == "diverged" and replays[0] > 0
+    assert graphed.diverged_step == eager.diverged_step > 3  # diverged during replays, not warm-up
+    for p, q in zip(graphed.model.parameters(), eager.model.parameters()):
+        assert torch.isfinite(p).all() and torch.allclose(p, q, rtol=1e-3, atol=1e-3)
+
+
+def test_two_graphed_runs_in_parallel_threads(splits):
+    """A classroom server runs several jobs at once (core/jobs.py): recording must not disturb them."""
+    results = {}
+
+    def run(seed):
+        results[seed] = train(TrainConfig(device="cuda", epochs=2, seed=seed, dropout=0.2, cuda_graph=True), splits)
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results.values():
+        assert result.status == "finished" and result.epochs[-1].val_acc > 0.9, result.epochs[-1]
+
+
+def test_graphed_cnn_with_dropout_learns(splits):
+    cnn = train(TrainConfig(device="cuda", model="cnn", dropout=0.3, batchnorm=True, epochs=2, train_subset=2000,
+                            cuda_graph=True), splits)
+    assert cnn.status == "finished" and cnn.epochs[-1].val_acc > 0.7, cnn.epochs[-1]

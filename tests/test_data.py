@@ -92,8 +92,8 @@ def test_each_sample_once_per_epoch_in_a_fresh_order():
 
 def test_batch_order_is_fixed_by_the_seed(splits):
     data = D.to_tensors(splits.val)
-    a = [y for _, y in D.tensor_batches(data, 64, torch.Generator().manual_seed(5))]
-    b = [y for _, y in D.tensor_batches(data, 64, torch.Generator().manual_seed(5))]
+    a = [data.y[idx] for idx in D.device_epoch(data, 64, torch.Generator().manual_seed(5))]
+    b = [data.y[idx] for idx in D.device_epoch(data, 64, torch.Generator().manual_seed(5))]
     assert all(torch.equal(u, v) for u, v in zip(a, b))
     assert sum(len(y) for y in a) == len(data)
 

@@ -74,6 +74,8 @@ def test_same_seed_gives_identical_curves_on_cpu(splits):
     assert a.steps == b.steps
     other = train(TrainConfig(batch_size=64, dropout=0.3, seed=1, **TINY), splits)
     assert other.steps != a.steps
+    graph_asked = train(TrainConfig(batch_size=64, dropout=0.3, cuda_graph=True, **TINY), splits)
+    assert graph_asked.steps == a.steps  # a CUDA graph is a GPU matter: on the CPU the step is the same
 
 
 def test_dataloader_path_trains_the_same_model(splits):
