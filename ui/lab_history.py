@@ -5,13 +5,13 @@ import pandas as pd
 import streamlit as st
 
 from core.history import epoch_rows
+from core.jobs import Snapshot
 from core.train import OPTIMIZERS
 from ui import runs
 from ui.session import tr
 
 
-def status_text(run: runs.SessionRun) -> str:
-    snap = run.job.state.snapshot()
+def status_text(snap: Snapshot) -> str:
     if snap.status == "diverged":
         return tr("lab.status_diverged", step=snap.diverged_step)
     if snap.status == "queued":
@@ -19,11 +19,11 @@ def status_text(run: runs.SessionRun) -> str:
     return tr(f"lab.status_{snap.status}")
 
 
-def _row(run: runs.SessionRun) -> dict:
-    c, snap = run.config, run.job.state.snapshot()
+def _row(run: runs.SessionRun, snap: Snapshot) -> dict:
+    c = run.config
     last = snap.epochs[-1] if snap.epochs else None
     best = max((e.val_acc for e in snap.epochs), default=math.nan)
-    return {tr("lab.col_run"): run.name, tr("lab.col_status"): status_text(run),
+    return {tr("lab.col_run"): run.name, tr("lab.col_status"): status_text(snap),
             tr("lab.batch_size"): c.batch_size, tr("lab.learning_rate"): f"{c.learning_rate:g}",
             tr("lab.dropout"): c.dropout, tr("lab.optimizer"): OPTIMIZERS[c.optimizer],
             tr("lab.model"): c.model.upper(), tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.seed"): c.seed,
@@ -57,7 +57,8 @@ def history_section() -> None:
     st.session_state["overlay"] = [n for n in shown_names() if n in names]
     st.multiselect(tr("lab.overlay"), names, key="overlay", help=tr("lab.overlay_help"))
     st.session_state[KEPT] = st.session_state.overlay
-    st.dataframe(pd.DataFrame([_row(r) for r in history]), hide_index=True, width="stretch",
+    snaps = [(r, r.job.state.snapshot()) for r in history]  # one copy of each run's progress per redraw
+    st.dataframe(pd.DataFrame([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
                  column_config={tr("lab.col_val_acc"): st.column_config.NumberColumn(format="percent"),
                                 tr("lab.col_best_acc"): st.column_config.NumberColumn(format="percent"),
                                 tr("lab.col_train_loss"): st.column_config.NumberColumn(format="%.4f"),
@@ -69,7 +70,6 @@ def history_section() -> None:
     if clear_col.button(tr("lab.clear"), key="clear_runs"):
         runs.delete(names)
         st.rerun()
-    snaps = [(r, r.job.state.snapshot()) for r in history]
     rows = [row for r, snap in snaps for row in epoch_rows(r.name, r.config, snap.status, snap.epochs)]
     csv_col.download_button(tr("lab.download_csv"), pd.DataFrame(rows).to_csv(index=False), "training-runs.csv",
                             "text/csv", key="download_csv", disabled=not rows)
