@@ -5,10 +5,12 @@
 import streamlit as st
 
 from core import jobs
+from core.device import use_all_cpu_threads
 from ui.pages import PAGES
 from ui.session import dataset, device_summary, language_picker, source_summary, tr
 
 st.set_page_config(page_title="Training Loop Lab", page_icon="🔁", layout="wide")
+use_all_cpu_threads()  # this run's thread may have inherited one training job's share
 language_picker()
 navigation = st.navigation([st.Page(path, title=tr(title), icon=icon, default=i == 0)
                             for i, (path, title, icon, _) in enumerate(PAGES)])

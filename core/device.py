@@ -4,6 +4,9 @@ import os
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+# torch's CPU thread count for this process (OMP_NUM_THREADS, else the cores), read at import,
+# before any training job sets its own share (core/jobs.py).
+CPU_THREADS = torch.get_num_threads()
 
 
 class DeviceError(ValueError):
@@ -35,4 +38,15 @@ def device_label(device: torch.device) -> str:
     """A short human name: "CPU (2 threads)" or "GPU: NVIDIA H100"."""
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return f"CPU ({CPU_THREADS} threads)"
+
+
+def use_all_cpu_threads() -> None:
+    """Give the calling thread the process's whole CPU thread count (CPU_THREADS) back.
+
+    `torch.set_num_threads` in one thread also becomes the count of every thread started after
+    it. A server's training jobs each set their share (1 of 2 cores, say), so without this the
+    page threads Streamlit starts afterwards would compute on one core.
+    """
+    if torch.get_num_threads() != CPU_THREADS:
+        torch.set_num_threads(CPU_THREADS)

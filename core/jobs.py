@@ -241,7 +241,8 @@ class JobManager:
             self._renumber()
 
     def _work(self, job: Job) -> None:
-        torch.set_num_threads(self.threads_per_job)  # this thread's intra-op pool only
+        torch.set_num_threads(self.threads_per_job)  # this job's share of the cores (later threads
+        # inherit it too: app.py gives each page run the whole count back, device.use_all_cpu_threads)
         state = job.state
         try:
             trainer = Trainer(job.config, job.splits, on_event=state.on_event,

@@ -1,8 +1,11 @@
 """The job manager: a bounded number of runs at once, first come first served, cancellable."""
+import threading
 import time
 
 import pytest
+import torch
 
+from core.device import CPU_THREADS, device_label, use_all_cpu_threads
 from core.jobs import JobManager
 from core.train import ConfigError, TrainConfig
 
@@ -101,3 +104,19 @@ def test_a_closed_sessions_jobs_are_cancelled_after_the_grace_period(splits):
     assert manager.reap(alive.get, grace=0.2) == 1
     wait_until(lambda: waiting.done)
     assert gone.state.snapshot().status == "stopped" and waiting.state.snapshot().status == "finished"
+
+
+def test_a_jobs_share_of_the_cores_does_not_stick_to_the_pages_started_after_it(splits):
+    manager = JobManager(max_running=1, threads_per_job=1)
+    job = manager.submit(TrainConfig(**QUICK), splits, owner="a")
+    wait_until(lambda: job.done)
+    seen = []
+
+    def page_run():  # what app.py does at the top of every script run
+        use_all_cpu_threads()
+        seen.append((torch.get_num_threads(), device_label(torch.device("cpu"))))
+
+    thread = threading.Thread(target=page_run)
+    thread.start()
+    thread.join()
+    assert seen == [(CPU_THREADS, f"CPU ({CPU_THREADS} threads)")]
