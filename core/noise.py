@@ -24,7 +24,7 @@ Per-sample gradients are never stored for all N at once:
   one backward to the layer outputs gives the signals δ_i, and sample i's gradient of a Linear
   layer is the outer product δ_i [a_i, 1]ᵀ, so ‖g_i‖² = Σ_layers ‖δ_i‖²(‖a_i‖² + 1): a few matmuls.
 - `VmapGrads` (any model, the CNN): `torch.func.vmap(grad(...))` over chunks of samples.
-Both offer the same four operations (sq_norms, weighted_sum, dot, batch_sq_devs), and everything
+Both offer the same four operations (sq_norms, weighted_sum, dot, batch_sq_norms), and everything
 else is written once on top of them.
 """
 import argparse
@@ -142,26 +142,33 @@ class LinearGrads:
         """g_i·w for every sample, (N,): per layer u_iᵀ W v_i."""
         return sum(((v @ block.T) * u).sum(1) for (u, v), block in zip(self.factors, w))
 
-    def batch_sq_devs(self, order: torch.Tensor, sizes: list[int], centre: Vector) -> torch.Tensor:
-        """‖Σ_{i∈batch} g_i − B·centre‖² for each draw's batch of each size, (draws, sizes) float64.
+    def batch_sq_norms(self, order: torch.Tensor, sizes: list[int],
+                       centre: Vector) -> tuple[torch.Tensor, torch.Tensor]:
+        """(‖Σ_{i∈batch} g_i − B·centre‖², ‖Σ_{i∈batch} g_i‖²) for each draw's batch of each size,
+        two (draws, sizes) float64 tensors.
 
-        Draw d's batch of size B is order[d, :B]. Exact: the running, centred batch gradient block
-        Σ_i u_i v_iᵀ − B·c grows by one batched matmul per segment between consecutive sizes, and
-        is centred before squaring, so there is no cancellation however large B is.
+        Draw d's batch of size B is order[d, :B]. Exact: the running batch gradient block Σ_i u_i v_iᵀ
+        grows by one batched matmul per segment between consecutive sizes, and is centred before
+        squaring, so there is no cancellation however large B is — nor when a batch of a few
+        well-learnt samples has almost no gradient (‖g_B‖² from the deviation and g_B·G would then
+        subtract nearly equal numbers).
         """
         devs = torch.zeros(len(order), len(sizes), dtype=torch.float64, device=order.device)
+        sums = torch.zeros_like(devs)
         segments = list(zip([0] + sizes[:-1], sizes))
         longest = max(hi - lo for lo, hi in segments)
         for (u, v), c in zip(self.factors, centre):
-            rows = max(1, CHUNK_FLOATS // (c.numel() + longest * (u.shape[1] + v.shape[1])))  # draws per pass
+            rows = max(1, CHUNK_FLOATS // (2 * c.numel() + longest * (u.shape[1] + v.shape[1])))  # draws per pass
             for start in range(0, len(order), rows):
                 part = order[start:start + rows]  # (d, B_max)
-                block = torch.zeros(len(part), *c.shape, dtype=c.dtype, device=c.device)  # Σ u_i v_iᵀ − B·c
+                block = torch.zeros(len(part), *c.shape, dtype=c.dtype, device=c.device)  # Σ u_i v_iᵀ
                 for k, (lo, hi) in enumerate(segments):
                     seg = part[:, lo:hi]  # (d, hi − lo): the samples that grow the batch from lo to hi
-                    block.baddbmm_(u[seg].transpose(1, 2), v[seg]).sub_(c, alpha=hi - lo)  # in place
-                    devs[start:start + rows, k] += torch.linalg.vector_norm(block, dim=(1, 2)).double().square()
-        return devs
+                    block.baddbmm_(u[seg].transpose(1, 2), v[seg])  # in place
+                    sums[start:start + rows, k] += torch.linalg.vector_norm(block, dim=(1, 2)).double().square()
+                    centred = torch.linalg.vector_norm(block - hi * c, dim=(1, 2))
+                    devs[start:start + rows, k] += centred.double().square()
+        return devs, sums
 
 
 # per-sample gradients, path 2: any model, with torch.func --------------------------------------
@@ -197,7 +204,7 @@ class VmapGrads:
             yield idx, g
 
     def sq_norms(self) -> torch.Tensor:
-        """‖g_i‖², computing only those no earlier sweep (batch_sq_devs) has seen."""
+        """‖g_i‖², computing only those no earlier sweep (batch_sq_norms) has seen."""
         for _ in self._vmap_chunks(self._sq_norms.isnan().nonzero().flatten()):
             pass
         return self._sq_norms.clone()
@@ -217,8 +224,9 @@ class VmapGrads:
         return torch.cat([jvp(lambda p: self._losses(p, self.x[part], self.y[part]), (self.params,), (tangent,))[1]
                           for part in parts])
 
-    def batch_sq_devs(self, order: torch.Tensor, sizes: list[int], centre: Vector) -> torch.Tensor:
-        """As LinearGrads.batch_sq_devs, from vmap sweeps over the samples the batches hold.
+    def batch_sq_norms(self, order: torch.Tensor, sizes: list[int],
+                       centre: Vector) -> tuple[torch.Tensor, torch.Tensor]:
+        """As LinearGrads.batch_sq_norms, from vmap sweeps over the samples the batches hold.
 
         Each (draw, position) falls in one segment between consecutive sizes; the segment sums
         T (draws, sizes, P) are accumulated chunk by chunk as a sparse 0/1 membership matrix
@@ -227,9 +235,11 @@ class VmapGrads:
         """
         flat_centre = torch.cat([c.flatten() for c in centre])  # (P,)
         group = max(1, 2 * CHUNK_FLOATS // (len(sizes) * flat_centre.numel()))
-        return torch.cat([self._group_sq_devs(part, sizes, flat_centre) for part in order.split(group)])
+        devs, sums = zip(*(self._group_sq_norms(part, sizes, flat_centre) for part in order.split(group)))
+        return torch.cat(devs), torch.cat(sums)
 
-    def _group_sq_devs(self, order: torch.Tensor, sizes: list[int], centre: torch.Tensor) -> torch.Tensor:
+    def _group_sq_norms(self, order: torch.Tensor, sizes: list[int],
+                        centre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         draws, device = len(order), order.device
         bounds = torch.tensor(sizes, device=device)
         segment = torch.bucketize(torch.arange(sizes[-1], device=device), bounds, right=True)  # (B_max,)
@@ -245,7 +255,8 @@ class VmapGrads:
             membership = torch.sparse_coo_tensor(which, ones, (len(sums), len(idx)), check_invariants=False)
             sums += torch.sparse.mm(membership, g)
         batch_sums = sums.view(draws, len(sizes), -1).cumsum(1)  # (draws, sizes, P)
-        return (batch_sums - bounds[:, None] * centre).square().sum(2).double()
+        return ((batch_sums - bounds[:, None] * centre).square().sum(2).double(),
+                batch_sums.square().sum(2).double())
 
 
 def per_sample_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
@@ -398,15 +409,15 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_sizes=DEFA
         u = noise_direction(grads, unit_g, generator)
         along_i, across_i = grads.dot(unit_g).double(), grads.dot(u).double()  # (N,) each
         order = draw_orders(n, batch_sizes[-1], draws, generator).to(y.device)
-        sq_devs = grads.batch_sq_devs(order, batch_sizes, full).cpu()  # (draws, sizes)
+        sq_devs, sq_sums = (t.cpu() for t in grads.batch_sq_norms(order, batch_sizes, full))  # (draws, sizes)
         scale = scale_from(grads, full)  # after the batches: the vmap path reuses that sweep's norms
     sizes = []
     for k, b in enumerate(batch_sizes):
         dev = sq_devs[:, k] / b ** 2  # ‖g_B − G‖²
         idx = order[:, :b]
         along, across = along_i[idx].mean(1).cpu(), across_i[idx].mean(1).cpu()
-        norm_sq = dev + 2 * g_norm * along - scale.grad_norm_sq  # ‖g_B‖² = ‖g_B − G‖² + 2g_B·G − ‖G‖²
-        cosines = along / norm_sq.clamp_min(1e-300).sqrt()
+        norm = sq_sums[:, k].sqrt() / b  # ‖g_B‖
+        cosines = (along / norm.clamp_min(1e-150)).clamp(-1, 1)  # g_B·G/(‖g_B‖‖G‖); clamp: float rounding
         sizes.append(BatchSizeNoise(b, dev.mean().item(), predicted_deviation(scale.trace_sigma, n, b),
                                     cosines.mean().item(), cosines, along, across))
     return NoiseReport(scale, sizes, time.perf_counter() - t0)

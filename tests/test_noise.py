@@ -10,6 +10,7 @@ from core import data as D
 from core import noise
 from core.i18n import t
 from core.models import build_model
+from core.pretrained import default_model
 from core.train import Trainer, TrainConfig, save_checkpoint, train
 
 
@@ -100,12 +101,13 @@ def test_minibatch_deviations_are_exact(splits, name):
     sizes = [1, 4, 5, 11]
     with noise.evaluation_mode(model):
         grads = noise.per_sample_gradients(model, x, y)
-        devs = grads.batch_sq_devs(order, sizes, noise.full_gradient(grads))  # ‖Σ_batch g_i − B·G‖²
+        devs, sums = grads.batch_sq_norms(order, sizes, noise.full_gradient(grads))  # ‖Σ g_i − B·G‖², ‖Σ g_i‖²
     for d in range(2):
         for k, b in enumerate(sizes):
             idx = order[d, :b]
             g_b = flat(torch.autograd.grad(F.cross_entropy(model(x[idx]), y[idx]), params))
             assert devs[d, k] / b ** 2 == pytest.approx((g_b - full).pow(2).sum().item(), rel=1e-9)
+            assert sums[d, k] / b ** 2 == pytest.approx(g_b.pow(2).sum().item(), rel=1e-9)
 
 
 def test_draws_are_without_replacement_and_reproducible():
@@ -153,6 +155,25 @@ def test_measured_variance_follows_the_theory_line(splits, trained):
     assert -1.15 <= slope.item() <= -0.85
     cosines = [s.cosine for s in report.sizes]
     assert cosines == sorted(cosines) and cosines[-1] > 0.5  # larger batches point the way of G
+
+
+def test_cosines_are_right_when_a_batch_has_almost_no_gradient(splits):
+    """A well-trained model classifies most digits with ~100 % confidence: their gradients are tiny.
+    At B = 1 every drawn cosine must still be cos(g_i, G) of some sample i, from autograd."""
+    model = default_model(splits).model  # trained on all 8,000 for 10 epochs
+    x, y = samples(splits, 1000, torch.float32)
+    params = list(model.parameters())
+    full = flat(torch.autograd.grad(F.cross_entropy(model(x), y), params))
+    per_sample = torch.stack([flat(g) for g in loop_grads(model, x, y)])
+    sq_norms = per_sample.pow(2).sum(1)
+    assert (sq_norms < 1e-6 * sq_norms.mean()).sum() > 100  # many digits are learnt: almost no gradient
+    along = per_sample @ (full / full.norm())  # g_i·Ĝ: tells which sample a draw of B = 1 took
+    cosines = F.cosine_similarity(per_sample, full[None], dim=1)
+    ones = noise.measure(model, x, y, [1, 100], draws=200, seed=0).sizes[0]
+    for drawn_along, drawn_cosine in zip(ones.along.tolist(), ones.cosines.tolist()):
+        i = (along - drawn_along).abs().argmin()
+        assert along[i].item() == pytest.approx(drawn_along, rel=1e-3, abs=1e-6)
+        assert drawn_cosine == pytest.approx(cosines[i].item(), abs=1e-3), sq_norms[i].item()
 
 
 def test_measure_leaves_the_model_as_it_was(splits):
