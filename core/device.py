@@ -3,6 +3,8 @@ import os
 
 import torch
 
+from core.i18n import DEFAULT_LANGUAGE, t
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 # torch's CPU thread count for this process (OMP_NUM_THREADS, else the cores), read at import,
 # before any training job sets its own share (core/jobs.py).
@@ -34,11 +36,11 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def device_label(device: torch.device) -> str:
-    """A short human name: "CPU (2 threads)" or "GPU: NVIDIA H100"."""
+def device_label(device: torch.device, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A short human name in `lang`: "CPU (2 threads)" or "GPU: NVIDIA H100"."""
     if device.type == "cuda":
-        return f"GPU: {torch.cuda.get_device_name(device)}"
-    return f"CPU ({CPU_THREADS} threads)"
+        return t("common.device_gpu", lang, name=torch.cuda.get_device_name(device))
+    return t("common.device_cpu", lang, threads=CPU_THREADS)
 
 
 def use_all_cpu_threads() -> None:

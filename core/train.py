@@ -27,7 +27,7 @@ from core.device import DEVICE_CHOICES, DeviceError, default_device_choice, pick
 from core.i18n import t
 from core.models import MODEL_NAMES, build_model
 
-# key → (label, how to build it). The one list of optimizers the app offers.
+# key → the name shown on screen. The one list of optimizers the app offers (built by make_optimizer).
 OPTIMIZERS = {
     "sgd": "SGD",
     "momentum": "SGD + momentum",

@@ -9,7 +9,7 @@ from core import data as D
 from core import pretrained
 from core.device import device_label, pick_device
 from core.i18n import LANGUAGES, language_for_locale, t
-from core.train import TrainConfig
+from core.train import OPTIMIZERS, TrainConfig
 
 
 def lang() -> str:
@@ -42,7 +42,7 @@ def source_summary(splits: D.MnistSplits) -> str:
 
 
 def device_summary() -> str:
-    return device_label(pick_device("auto"))
+    return device_label(pick_device("auto"), lang())
 
 
 @st.cache_resource(show_spinner=False)
@@ -77,7 +77,7 @@ def current_model() -> ModelInUse:
 def model_caption(m: ModelInUse) -> str:
     """"Model in use: this session's latest run — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
     c = m.config
-    return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=c.optimizer, lr=f"{c.learning_rate:g}",
+    return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
               batch=c.batch_size, epochs=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}")
 
 
