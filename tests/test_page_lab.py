@@ -182,3 +182,21 @@ def test_leaving_the_page_while_it_trains_and_coming_back():
     at.switch_page("pages/lab.py").run()
     assert at.select_slider(key="batch_size").value == 32  # settings kept
     assert "Run 1 finished" in at.success[0].value and len(charts(at)) == 2
+
+
+def test_training_is_the_solid_line_and_validation_the_dashed_one_in_both_languages():
+    import json
+
+    for lang, train, val in (("en", "training", "validation"), ("ja", "訓練", "検証")):
+        at = open_lab(lang, epochs="1", train_subset="300", batch_size="256")
+        at.button(key="train").click().run()
+        run_until(at, lambda a: newest_status(a) == "finished")
+        for chart in charts(at):  # loss, accuracy
+            dashes = [layer["encoding"]["strokeDash"] for layer in json.loads(chart.proto.spec)["layer"]
+                      if "strokeDash" in layer.get("encoding", {})]
+            assert dashes, "no line is styled by training / validation"
+            for dash in dashes:
+                assert dict(zip(dash["scale"]["domain"], map(tuple, dash["scale"]["range"]))) == {
+                    train: (1, 0), val: (6, 4)}  # solid, dashed
+                assert dash["legend"]["symbolType"] == "stroke"  # the legend draws the line styles
+            assert train in chart_text(chart) and val in chart_text(chart)

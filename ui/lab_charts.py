@@ -33,6 +33,16 @@ def _tooltip(lang: str, *fields):
             for f, fmt in fields]
 
 
+def _series_dash(lang: str) -> alt.StrokeDash:
+    """Training solid, validation dashed, in every language (a plain nominal scale would sort the
+    names: "検証" comes before "訓練"), with the line styles drawn in the legend."""
+    return alt.StrokeDash("series:N", title=t("lab.axis_series", lang),
+                          scale=alt.Scale(domain=[t("lab.series_train", lang), t("lab.series_val", lang)],
+                                          range=[[1, 0], [6, 4]]),
+                          legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#4c4c4c", symbolStrokeWidth=2.5,
+                                            symbolSize=300))
+
+
 @lru_cache(maxsize=None)
 def _loss_spec(lang: str) -> dict:
     """Light per-step loss, per-epoch training and validation loss on top, overfitting and divergence marked."""
@@ -42,9 +52,9 @@ def _loss_spec(lang: str) -> dict:
     steps = alt.Chart(alt.Data(name="steps")).mark_line(opacity=0.3, strokeWidth=1).encode(
         x=x, y=alt.Y("loss:Q", title=t("lab.axis_loss", lang), scale=y_scale), color=color,
         tooltip=_tooltip(lang, ("step:Q", None), ("loss:Q", ".4f")))
-    base = alt.Chart(alt.Data(name="epochs")).encode(
-        x=x, y=alt.Y("loss:Q", scale=y_scale), color=color,
-        strokeDash=alt.StrokeDash("series:N", title=t("lab.axis_series", lang)))
+    base = alt.Chart(alt.Data(name="epochs")).encode(x=x, y=alt.Y("loss:Q", scale=y_scale), color=color)
+    lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))  # only the lines: a filled
+    # point's legend symbol would hide the dash
     points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
         lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("loss:Q", ".4f"), ("accuracy:Q", ".2%")))
     overfit = alt.Chart(alt.Data(name="overfit")).mark_rect(color="#f58518", opacity=0.15).encode(
@@ -53,22 +63,22 @@ def _loss_spec(lang: str) -> dict:
     rule = diverged.mark_rule(color="#d62728", strokeWidth=2).encode(x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
     label = diverged.mark_text(color="#d62728", align="left", dx=4, dy=-6, fontWeight="bold").encode(
         x="start:Q", y=alt.value(12), text="text:N")
-    chart = alt.layer(steps, base.mark_line(strokeWidth=2.5), points, overfit, rule, label)
+    chart = alt.layer(steps, lines, points, overfit, rule, label)
     return chart.properties(height=360).interactive(bind_y=False).to_dict()
 
 
 @lru_cache(maxsize=None)
 def _accuracy_spec(lang: str) -> dict:
-    """Validation (solid) and training (dashed) accuracy per epoch."""
+    """Training (solid) and validation (dashed) accuracy per epoch."""
     base = alt.Chart(alt.Data(name="epochs")).encode(
         x=alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0)),
         y=alt.Y("accuracy:Q", title=t("lab.axis_accuracy", lang), axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title=t("lab.axis_run", lang), legend=None),
-        strokeDash=alt.StrokeDash("series:N", title=t("lab.axis_series", lang)))
+        color=alt.Color("run:N", title=t("lab.axis_run", lang), legend=None))
     points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
         lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("accuracy:Q", ".2%"), ("loss:Q", ".4f")))
-    return alt.layer(base.mark_line(strokeWidth=2.5), points).properties(height=260).to_dict()
+    lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))
+    return alt.layer(lines, points).properties(height=260).to_dict()
 
 
 def _step_frame(curve: Curve) -> pd.DataFrame:

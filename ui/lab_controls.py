@@ -67,14 +67,17 @@ def draw() -> None:
     st.slider(tr("lab.dropout"), 0.0, 0.8, step=0.05, key="dropout", help=tr("lab.dropout_help"))
     st.selectbox(tr("lab.optimizer"), list(OPTIMIZERS), key="optimizer", format_func=OPTIMIZERS.get)
     st.slider(tr("lab.epochs"), 1, 50, key="epochs")
+    # option labels looked up now, in this run's language: AppTest calls format_func between runs,
+    # where the session's language cannot be read
+    models = {m: tr(f"lab.model_{m}") for m in MODEL_NAMES}
+    devices = {d: tr(f"lab.device_{d}") for d in available_devices()}
+    subsets = {n: tr("lab.subset_all") if n == 0 else f"{n:,}" for n in SUBSETS}
     with st.expander(tr("lab.more_settings")):
-        st.radio(tr("lab.model"), list(MODEL_NAMES), key="model", format_func=lambda m: tr(f"lab.model_{m}"),
-                 horizontal=True)
-        st.selectbox(tr("lab.device"), available_devices(), key="device", format_func=lambda d: tr(f"lab.device_{d}"))
+        st.radio(tr("lab.model"), list(models), key="model", format_func=models.get, horizontal=True)
+        st.selectbox(tr("lab.device"), list(devices), key="device", format_func=devices.get)
         st.number_input(tr("lab.seed"), 0, 9999, step=1, key="seed", help=tr("lab.seed_help"))
         st.number_input(tr("lab.patience"), 0, 10, step=1, key="patience", help=tr("lab.patience_help"))
-        st.selectbox(tr("lab.train_subset"), SUBSETS, key="train_subset",
-                     format_func=lambda n: tr("lab.subset_all") if n == 0 else f"{n:,}")
+        st.selectbox(tr("lab.train_subset"), list(subsets), key="train_subset", format_func=subsets.get)
         st.checkbox(tr("lab.record_noise"), key="record_noise", help=tr("lab.record_noise_help"))
 
 
