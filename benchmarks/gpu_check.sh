@@ -16,11 +16,11 @@ py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 TLL_OFFLINE=1 TLL_CACHE_DIR=${TLL_CACHE_DIR:-/tmp/tll-gpu-check-cache}
 failed=0
 
-step() {  # step NAME COMMAND...: run it with a time limit, log to $out/NAME.log, remember a failure
-  local name=$1 start=$SECONDS rc
-  shift
+step() {  # step NAME SECONDS COMMAND...: run it with a time limit, log to $out/NAME.log, remember a failure
+  local name=$1 limit=$2 start=$SECONDS rc
+  shift 2
   echo "== $name: $*"
-  timeout "${STEP_LIMIT:-300}" "$@" 2>&1 | tee "$out/$name.log"
+  timeout "$limit" "$@" 2>&1 | tee "$out/$name.log"
   rc=${PIPESTATUS[0]}
   echo "== $name: exit $rc after $((SECONDS - start)) s"
   [ "$rc" -eq 0 ] || failed=1
@@ -28,8 +28,9 @@ step() {  # step NAME COMMAND...: run it with a time limit, log to $out/NAME.log
 
 [ -d bench-data/MNIST/raw ] || { echo "bench-data/ is missing: run scripts/bench_data.sh here and carry it"; exit 2; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee "$out/gpu.txt"
-step cuda_tests "$py" -m pytest tests/test_cuda.py -q -p no:cacheprovider -rs
-step step_overhead "$py" benchmarks/step_overhead.py --device cuda
-step train_speed "$py" benchmarks/train_speed.py --data-dir bench-data --device cuda --epochs 3 --seeds 3 --cuda-graph
-step accuracy_10_epochs "$py" benchmarks/train_speed.py --data-dir bench-data --device cuda --epochs 10 --seeds 2 --cuda-graph
+# the limits add up to 9 minutes, so one 10-minute call holds them all; a hung test prints its stacks first
+step cuda_tests 180 "$py" -m pytest tests/test_cuda.py -q -p no:cacheprovider -rs -o faulthandler_timeout=150
+step step_overhead 60 "$py" benchmarks/step_overhead.py --device cuda
+step train_speed 120 "$py" benchmarks/train_speed.py --data-dir bench-data --device cuda --epochs 3 --seeds 3 --cuda-graph
+step accuracy_10_epochs 180 "$py" benchmarks/train_speed.py --data-dir bench-data --device cuda --epochs 10 --seeds 2 --cuda-graph
 exit $failed
