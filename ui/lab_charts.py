@@ -53,8 +53,8 @@ def _loss_spec(lang: str) -> dict:
         x=x, y=alt.Y("loss:Q", title=t("lab.axis_loss", lang), scale=y_scale), color=color,
         tooltip=_tooltip(lang, ("step:Q", None), ("loss:Q", ".4f")))
     base = alt.Chart(alt.Data(name="epochs")).encode(x=x, y=alt.Y("loss:Q", scale=y_scale), color=color)
-    lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))  # only the lines: a filled
-    # point's legend symbol would hide the dash
+    # the dash goes on the lines only: a filled point's legend symbol would hide it
+    lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))
     points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
         lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("loss:Q", ".4f"), ("accuracy:Q", ".2%")))
     overfit = alt.Chart(alt.Data(name="overfit")).mark_rect(color="#f58518", opacity=0.15).encode(
