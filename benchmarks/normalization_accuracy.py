@@ -61,7 +61,7 @@ def main() -> None:
     print(f"train {len(y_train):,}, test {len(y_test):,}; {args.epochs} epochs, seeds 0..{args.seeds - 1}")
     for name, (mean, std) in NORMALIZATIONS.items():
         runs = [accuracy_per_epoch((x_train - mean) / std, y_train, (x_test - mean) / std, y_test,
-                                        args.epochs, seed) for seed in range(args.seeds)]
+                                   args.epochs, seed) for seed in range(args.seeds)]
         last = [r[-1] for r in runs]
         print(f"{name:36s} last epoch {statistics.mean(last):.4f} ({' / '.join(f'{a:.4f}' for a in last)}), "
               f"best epoch {statistics.mean(max(r) for r in runs):.4f}")
