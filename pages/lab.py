@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core import data as D
-from core.history import lesson_code
+from core.lesson_code import lesson_code
 from core.train import ConfigError
 from ui import lab_controls as controls
 from ui import lab_history, runs
@@ -43,6 +43,7 @@ with right:
     live_panel()
 
 with st.expander(tr("lab.code_title")):
+    st.caption(tr("lab.code_caption"))
     st.code(lesson_code(config), language="python")
 
 lab_history.history_section()

@@ -1,6 +1,7 @@
 """The Training Lab page, driven as a learner would: controls, Train, Stop, presets, URL, history."""
 import time
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
@@ -62,6 +63,7 @@ def test_controls_train_and_show_charts_history_and_current_model():
     assert "= **16** updates in total" in implied
     code = at.code[0].value
     assert "batch_size=128" in code and "optim.RMSprop(model.parameters(), lr=0.005)" in code
+    assert "nn.Dropout(0.2)" in code and "range(1000)" in code and "torch.manual_seed(3)" in code
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
     assert "Run 1 finished 2 epochs" in at.success[0].value
@@ -101,24 +103,29 @@ def test_stop_mid_run_keeps_what_was_learned():
     assert "was stopped" in at.success[0].value
 
 
-def test_two_runs_are_overlaid_with_a_legend_naming_what_differed():
-    at = open_lab(epochs="1", train_subset="1000", batch_size="256")
+@pytest.mark.parametrize("lang, run, lr, optimizer, no_runs", [
+    ("en", "Run", "lr", "opt", "No run yet"), ("ja", "学習", "学習率", "オプティマイザ", "まだ学習していません")])
+def test_two_runs_are_overlaid_with_a_legend_naming_what_differed(lang, run, lr, optimizer, no_runs):
+    at = open_lab(lang, epochs="1", train_subset="1000", batch_size="256")
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
     at.select_slider(key="learning_rate").set_value(0.01)
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
-    assert at.multiselect(key="overlay").value == ["Run 1", "Run 2"]
+    assert at.multiselect(key="overlay").value == [1, 2]
+    assert at.multiselect(key="overlay").options == [f"{run} 1", f"{run} 2"]  # what the menu shows
     data = chart_text(charts(at)[0])
-    assert "Run 1 · lr 0.001" in data and "Run 2 · lr 0.01" in data
-    assert len(at.dataframe[0].value) == 2
+    assert f"{run} 1 · {lr} 0.001" in data and f"{run} 2 · {lr} 0.01" in data
+    assert f"{optimizer} Adam" not in data  # only what differed is named
+    assert list(at.dataframe[0].value[run]) == [f"{run} 1", f"{run} 2"]
+    assert at.success[0].value.startswith(f"{run} 2")
     csv = at.get("download_button")[0]
     assert not csv.proto.disabled
-    at.multiselect(key="overlay").set_value(["Run 1"])
+    at.multiselect(key="overlay").set_value([1])
     at.button(key="delete_runs").click().run()
-    assert [r.name for r in at.session_state["runs"]] == ["Run 2"]
+    assert [r.number for r in at.session_state["runs"]] == [2]
     at.button(key="clear_runs").click().run()
-    assert at.session_state["runs"] == [] and "No run yet" in at.info[0].value
+    assert at.session_state["runs"] == [] and no_runs in at.info[0].value
 
 
 def test_presets_and_shared_links_set_the_controls():
@@ -200,3 +207,4 @@ def test_training_is_the_solid_line_and_validation_the_dashed_one_in_both_langua
                     train: (1, 0), val: (6, 4)}  # solid, dashed
                 assert dash["legend"]["symbolType"] == "stroke"  # the legend draws the line styles
             assert train in chart_text(chart) and val in chart_text(chart)
+

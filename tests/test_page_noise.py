@@ -73,7 +73,7 @@ def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
     while not job.state.snapshot().done and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job.state.snapshot().status == "finished"
-    at = open_page("en", runs=[SessionRun("Run 1", job)], noise_samples=2000)
+    at = open_page("en", runs=[SessionRun(1, job)], noise_samples=2000)
     assert "your latest run" in at.caption[0].value and "2,000 training samples" in at.caption[1].value
     epochs_chart = charts(at)[4]
     assert [row["epoch"] for row in plotted(epochs_chart)] == [1, 2]

@@ -36,15 +36,15 @@ def _row(run: runs.SessionRun, snap: Snapshot) -> dict:
 KEPT = "overlay_kept"  # the picked runs survive a visit to another page (widget state does not)
 
 
-def shown_names() -> list[str]:
-    """The runs picked for the charts."""
+def shown_numbers() -> list[int]:
+    """The runs picked for the charts, by number."""
     return st.session_state.get("overlay", st.session_state.get(KEPT, []))
 
 
 def select_newest() -> None:
     """Show a newly started run in the charts, beside the runs already picked."""
-    names = [r.name for r in runs.history()]
-    st.session_state["overlay"] = [n for n in shown_names() if n in names] + names[-1:]
+    numbers = [r.number for r in runs.history()]
+    st.session_state["overlay"] = [n for n in shown_numbers() if n in numbers] + numbers[-1:]
 
 
 def history_section() -> None:
@@ -53,9 +53,9 @@ def history_section() -> None:
         return
     st.subheader(tr("lab.history_title"))
     st.caption(tr("lab.history_caption"))
-    names = [r.name for r in history]
-    st.session_state["overlay"] = [n for n in shown_names() if n in names]
-    st.multiselect(tr("lab.overlay"), names, key="overlay", help=tr("lab.overlay_help"))
+    names = {r.number: r.name for r in history}  # a dict, not a lambda: AppTest formats between runs too
+    st.session_state["overlay"] = [n for n in shown_numbers() if n in names]
+    st.multiselect(tr("lab.overlay"), list(names), format_func=names.get, key="overlay", help=tr("lab.overlay_help"))
     st.session_state[KEPT] = st.session_state.overlay
     snaps = [(r, r.job.state.snapshot()) for r in history]  # one copy of each run's progress per redraw
     st.dataframe(pd.DataFrame([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
@@ -68,7 +68,7 @@ def history_section() -> None:
         runs.delete(st.session_state.overlay)
         st.rerun()
     if clear_col.button(tr("lab.clear"), key="clear_runs"):
-        runs.delete(names)
+        runs.delete(list(names))
         st.rerun()
     rows = [row for r, snap in snaps for row in epoch_rows(r.name, r.config, snap.status, snap.epochs)]
     csv_col.download_button(tr("lab.download_csv"), pd.DataFrame(rows).to_csv(index=False), "training-runs.csv",

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.history import legend_labels
 from ui import runs
-from ui.lab_history import shown_names
+from ui.lab_history import shown_numbers
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
 from ui.session import lang, tr
 
@@ -13,22 +13,22 @@ QUEUED_POLL_SECONDS = 2.0  # while this session's run only waits for a free slot
 
 def overlay_runs() -> list[runs.SessionRun]:
     """The runs the charts show: those picked in the history (the newest run is always added)."""
-    chosen = set(shown_names())
-    return [r for r in runs.history() if r.name in chosen]
+    chosen = set(shown_numbers())
+    return [r for r in runs.history() if r.number in chosen]
 
 
 def live_panel() -> None:
     """Redraw every POLL_SECONDS while a run of this session trains, every QUEUED_POLL_SECONDS while it
     waits in the queue; still otherwise."""
     active = runs.active()
-    watching = [r.name for r in active]
+    watching = [r.number for r in active]
     training = any(r.job.state.status == "running" for r in active)
     every = (POLL_SECONDS if training else QUEUED_POLL_SECONDS) if active else None
     st.fragment(run_every=every)(_draw)(watching, training)
 
 
-def _draw(watching: list[str], training: bool) -> None:
-    if any(r.name in watching and r.job.done for r in runs.history()):
+def _draw(watching: list[int], training: bool) -> None:
+    if any(r.number in watching and r.job.done for r in runs.history()):
         st.rerun(scope="app")  # a run ended: refresh the history, the Stop button and the current model
     if not training and any(r.job.state.status == "running" for r in runs.active()):
         st.rerun(scope="app")  # a queued run started: poll at the training pace
@@ -39,7 +39,7 @@ def _draw(watching: list[str], training: bool) -> None:
         st.info(tr("lab.no_runs"))
     shown = overlay_runs()
     snaps = [r.job.state.snapshot() for r in shown]
-    labels = legend_labels([r.name for r in shown], [r.config for r in shown])
+    labels = legend_labels([r.name for r in shown], [r.config for r in shown], lang())
     curves = [Curve(label, snap) for label, snap in zip(labels, snaps) if snap.losses]
     st.markdown(f"**{tr('lab.loss_title')}**")  # drawn empty before the first run: the first loss shows at once
     st.vega_lite_chart(spec=loss_spec(curves, lang()), width="stretch")

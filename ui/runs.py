@@ -7,6 +7,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import jobs
 from core.train import TrainConfig
+from ui.session import dataset, tr
 
 KEPT_MODEL = ("finished", "stopped", "early_stopped")  # runs whose model the other pages may use
 # a closed tab's runs are cancelled after this many seconds (a dropped connection may come back)
@@ -15,12 +16,17 @@ SESSION_GRACE = float(os.environ.get("TLL_SESSION_GRACE", "30"))
 
 @dataclass(eq=False)
 class SessionRun:
-    name: str  # "Run 3"
+    number: int  # 3 for this session's third run: the run's key in the overlay menu
     job: jobs.Job
 
     @property
     def config(self) -> TrainConfig:
         return self.job.config
+
+    @property
+    def name(self) -> str:
+        """"Run 3" / "学習 3" in the learner's language (read while a page runs)."""
+        return tr("lab.run_name", n=self.number)
 
 
 def session_id() -> str:
@@ -41,13 +47,11 @@ def session_alive(session_id: str) -> bool:
 
 def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
     """Queue a run for this session (ConfigError for impossible settings) and add it to the history."""
-    from ui.session import dataset
-
     manager = jobs.manager()
     manager.watch_owners(session_alive, grace=SESSION_GRACE)
     job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook)
     st.session_state["run_counter"] = st.session_state.get("run_counter", 0) + 1
-    run = SessionRun(f"Run {st.session_state.run_counter}", job)
+    run = SessionRun(st.session_state.run_counter, job)
     history().append(run)
     return run
 
@@ -62,8 +66,8 @@ def stop_all() -> None:
         jobs.manager().cancel(run.job)
 
 
-def delete(names: list[str]) -> None:
-    for run in [r for r in history() if r.name in names]:
+def delete(numbers: list[int]) -> None:
+    for run in [r for r in history() if r.number in numbers]:
         jobs.manager().cancel(run.job)
         history().remove(run)
 

@@ -1,0 +1,66 @@
+"""The Lab's "same settings as PyTorch code" is a script that runs as printed and trains the app's model."""
+import pytest
+
+from core import data as D
+from core.lesson_code import lesson_code
+from core.models import build_model
+from core.train import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(splits, tmp_path_factory):
+    """A ./data folder as torchvision leaves it after a download (here: the bundled digits)."""
+    root = tmp_path_factory.mktemp("lesson")
+    raw = root / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    files = splits.files
+    for name, array in (("train-images-idx3-ubyte", files.train_images), ("train-labels-idx1-ubyte", files.train_labels),
+                        ("t10k-images-idx3-ubyte", files.train_images[:1000]),
+                        ("t10k-labels-idx1-ubyte", files.train_labels[:1000])):
+        D.write_idx(raw / name, array)
+    return root
+
+
+def run_script(config: TrainConfig, mnist_dir, monkeypatch, capsys) -> tuple[dict, str]:
+    monkeypatch.chdir(mnist_dir)
+    namespace = {"__name__": "__main__"}
+    exec(compile(lesson_code(config), "lesson.py", "exec"), namespace)
+    return namespace, capsys.readouterr().out
+
+
+def assert_same_as_the_app(config: TrainConfig, namespace: dict, out: str) -> None:
+    model = namespace["model"]
+    assert [p.shape for p in model.parameters()] == [p.shape for p in build_model(
+        config.model, config.dropout, config.batchnorm).parameters()]  # layer for layer the app's model
+    assert len(namespace["train_loader"].dataset) == config.train_subset
+    assert namespace["train_loader"].batch_size == config.batch_size
+    assert len(namespace["val_set"]) == round(len(namespace["full_train"]) * D.VAL_FRACTION)
+    assert namespace["optimizer"].defaults["lr"] == config.learning_rate
+    assert "validation loss" in out and "test accuracy" in out
+
+
+def test_the_lessons_settings_learn_mnist(mnist_dir, monkeypatch, capsys):
+    config = TrainConfig(epochs=2, train_subset=2000, device="cpu")
+    namespace, out = run_script(config, mnist_dir, monkeypatch, capsys)
+    assert_same_as_the_app(config, namespace, out)
+    assert type(namespace["optimizer"]).__name__ == "Adam"
+    assert out.count("validation loss") == 2
+    assert namespace["test_acc"] > 0.8 and namespace["val_acc"] > 0.8
+
+
+@pytest.mark.parametrize("config, optimizer", [
+    (TrainConfig(epochs=1, train_subset=500, dropout=0.3, batchnorm=True, optimizer="nesterov", weight_decay=1e-4,
+                 learning_rate=0.05, drop_last=True, device="cpu"), "SGD"),
+    (TrainConfig(model="cnn", epochs=2, train_subset=300, dropout=0.2, batchnorm=True, augment=True, patience=1,
+                 optimizer="rmsprop", device="cpu"), "RMSprop"),
+], ids=["mlp-options", "cnn-options"])
+def test_every_option_appears_in_the_script_and_it_still_runs(config, optimizer, mnist_dir, monkeypatch, capsys):
+    namespace, out = run_script(config, mnist_dir, monkeypatch, capsys)
+    assert_same_as_the_app(config, namespace, out)
+    assert type(namespace["optimizer"]).__name__ == optimizer
+    assert namespace["optimizer"].defaults["weight_decay"] == config.weight_decay
+    assert namespace["train_loader"].drop_last == config.drop_last
+    assert any(type(m).__name__ == "Dropout" and m.p == config.dropout for m in namespace["model"])
+    if config.augment:  # only the training samples are augmented
+        assert namespace["train_set"].dataset.dataset.transform is namespace["augment"]
+        assert namespace["val_set"].dataset.transform is namespace["transform"]
