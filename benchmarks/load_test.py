@@ -15,7 +15,6 @@ succeeded.
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field

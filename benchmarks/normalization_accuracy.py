@@ -6,7 +6,8 @@ The lesson (and the engine) normalizes with Normalize((0.5,), (0.5,)) → [-1, 1
 use MNIST's own mean and standard deviation (0.1307, 0.3081), or ToTensor alone ([0, 1]). Same
 model, Adam (lr 1e-3), batch 64, randperm batches, trained on the data directory's training file
 and scored on its test file after every epoch; prints the last epoch's and the best epoch's
-accuracy, mean over seeds. This explains accuracy figures quoted from other set-ups.
+accuracy, mean over seeds, and how many of the first layer's 128 units ended "dead" (their ReLU
+fires on no test digit). This explains accuracy figures quoted from other set-ups.
 """
 import argparse
 import statistics
@@ -18,13 +19,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core import data as D  # noqa: E402
-from core.models import MLP  # noqa: E402
+from core.models import MLP, first_layer_activity  # noqa: E402
 
 NORMALIZATIONS = {"lesson: Normalize((0.5,), (0.5,))": (0.5, 0.5), "ToTensor only": (0.0, 1.0),
                   "MNIST statistics (0.1307, 0.3081)": (0.1307, 0.3081)}
 
 
-def accuracy_per_epoch(x_train, y_train, x_test, y_test, epochs: int, seed: int) -> list[float]:
+def accuracy_per_epoch(x_train, y_train, x_test, y_test, epochs: int, seed: int) -> tuple[list[float], int]:
+    """Test accuracy after each epoch, and the dead first-layer units at the end."""
     torch.manual_seed(seed)
     model = MLP()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -39,7 +41,7 @@ def accuracy_per_epoch(x_train, y_train, x_test, y_test, epochs: int, seed: int)
         model.eval()
         with torch.no_grad():
             accuracies.append((model(x_test).argmax(1) == y_test).float().mean().item())
-    return accuracies
+    return accuracies, int((first_layer_activity(model, x_test) == 0).sum())
 
 
 def main() -> None:
@@ -62,9 +64,10 @@ def main() -> None:
     for name, (mean, std) in NORMALIZATIONS.items():
         runs = [accuracy_per_epoch((x_train - mean) / std, y_train, (x_test - mean) / std, y_test,
                                    args.epochs, seed) for seed in range(args.seeds)]
-        last = [r[-1] for r in runs]
+        last = [r[-1] for r, _ in runs]
         print(f"{name:36s} last epoch {statistics.mean(last):.4f} ({' / '.join(f'{a:.4f}' for a in last)}), "
-              f"best epoch {statistics.mean(max(r) for r in runs):.4f}")
+              f"best epoch {statistics.mean(max(r) for r, _ in runs):.4f}, "
+              f"dead units {statistics.mean(d for _, d in runs):.0f} of 128")
 
 
 if __name__ == "__main__":

@@ -55,3 +55,22 @@ def build_model(name: str = "mlp", dropout: float = 0.0, batchnorm: bool = False
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+
+def first_layer_filters(model: nn.Module) -> torch.Tensor:
+    """What each unit of the first layer looks for, as pictures (a copy on the CPU): the MLP's fc1
+    rows laid out as the 28×28 image they multiply, the CNN's 3×3 conv1 kernels."""
+    if isinstance(model, MLP):
+        return model.fc1.weight.detach().cpu().clone().view(-1, 28, 28)  # (128, 784) → (128, 28, 28)
+    return model.conv1.weight.detach().cpu().clone()[:, 0]  # (16, 1, 3, 3) → (16, 3, 3)
+
+
+@torch.no_grad()
+def first_layer_activity(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(units,) the share of the inputs x (N, 1, 28, 28) on which each first-layer unit's ReLU fires
+    (output > 0; for a CNN filter, at any one position). 0 marks a "dead" unit: it never fires, so it
+    passes no gradient back and its weights stop learning. Pass a model in evaluation mode."""
+    if isinstance(model, MLP):
+        return (torch.relu(model.bn1(model.fc1(x.view(-1, 28 * 28)))) > 0).float().mean(0).cpu()  # (128,)
+    return (torch.relu(model.bn1(model.conv1(x))) > 0).float().mean(dim=(0, 2, 3)).cpu()  # (16,)

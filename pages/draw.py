@@ -10,12 +10,11 @@ from core import data as D
 from core import digits
 from core.i18n import fmt_int
 from core.train import OPTIMIZERS, evaluate, split_batches
+from ui.pictures import enlarge, signed
 from ui.session import ModelInUse, current_model, dataset, model_caption, tr
 
 CANVAS = 280  # pixels: ten canvas pixels per MNIST pixel
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
-CELL = 10  # screen pixels per input pixel in the 28×28 pictures
-RED, BLUE = np.array([0.9, 0.1, 0.1]), np.array([0.15, 0.35, 1.0])  # saliency: raises / lowers the top class
 
 
 def discard() -> None:
@@ -58,18 +57,10 @@ def probability_bars(series: dict[str, torch.Tensor]) -> alt.Chart:
     ).properties(height=240)
 
 
-def enlarge(picture: np.ndarray) -> np.ndarray:
-    """(28, 28[, 3]) → (280, 280[, 3]): every input pixel a CELL×CELL square, crisp on screen."""
-    return picture.repeat(CELL, 0).repeat(CELL, 1)
-
-
 def saliency_picture(digit: torch.Tensor, grad: torch.Tensor) -> np.ndarray:
-    """The digit in dimmed grey under the saliency: red where the gradient is positive, blue where
-    negative, the more opaque the larger |gradient|. (28, 28) uint8 and (28, 28) → (28, 28, 3) in [0, 1]."""
-    grey = digit.numpy()[..., None] / 255 * 0.6  # (28, 28, 1)
-    signed = (grad / max(grad.abs().max().item(), 1e-12)).numpy()[..., None]  # (28, 28, 1) in −1…1
-    colour = np.where(signed > 0, RED, BLUE)  # (28, 28, 3)
-    return grey * (1 - np.abs(signed)) + colour * np.abs(signed)
+    """The digit in dimmed grey under the saliency: red where the gradient is positive (more ink there
+    raises the top class), blue where negative. (28, 28) uint8 and (28, 28) → (28, 28, 3) in [0, 1]."""
+    return signed(grad, digit.numpy()[..., None] / 255 * 0.6)
 
 
 st.title(tr("draw.title"))

@@ -1,6 +1,6 @@
 import torch
 
-from core.models import CNN, MLP, build_model, count_parameters
+from core.models import CNN, MLP, build_model, count_parameters, first_layer_activity, first_layer_filters
 
 
 def test_lesson_mlp_has_the_lessons_parameter_count():
@@ -27,3 +27,25 @@ def test_dropout_is_on_in_train_mode_and_off_in_eval_mode():
     plain = MLP()
     plain.train()
     assert torch.equal(plain(x), plain(x))
+
+
+def test_first_layer_filters_are_the_weights_laid_out_as_pictures():
+    mlp, cnn = MLP(), CNN()
+    filters = first_layer_filters(mlp)
+    assert filters.shape == (128, 28, 28)
+    assert torch.equal(filters[5].flatten(), mlp.fc1.weight[5])  # unit 5's weights, pixel for pixel
+    filters[0, 0, 0] = 123.0  # a copy: drawing it never touches the model
+    assert mlp.fc1.weight[0, 0] != 123.0
+    assert first_layer_filters(cnn).shape == (16, 3, 3)
+
+
+def test_a_unit_that_never_fires_is_counted_dead():
+    mlp = MLP().eval()
+    x = torch.randn(50, 1, 28, 28)
+    assert first_layer_activity(mlp, x).shape == (128,)
+    with torch.no_grad():
+        mlp.fc1.bias[:3] = -1e3  # these three can never rise above 0
+        mlp.fc1.bias[3] = 1e3  # this one always fires
+    activity = first_layer_activity(mlp, x)
+    assert (activity[:3] == 0).all() and activity[3] == 1 and ((activity[4:] > 0) & (activity[4:] < 1)).all()
+    assert first_layer_activity(CNN().eval(), x).shape == (16,)

@@ -4,7 +4,7 @@ import time
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from apptest import open_page
 from core import data as D
 from core import jobs
 from core.noise import make_epoch_hook
@@ -12,15 +12,7 @@ from core.train import TrainConfig
 from ui.runs import SessionRun
 
 
-def open_page(lang: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages/noise.py"), default_timeout=120)
-    at.session_state["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception
-    return at
-
+PAGE = "pages/noise.py"
 
 def charts(at: AppTest) -> list:
     return [c.proto for c in at.get("vega_lite_chart")]
@@ -48,7 +40,7 @@ def assert_four_plots(at: AppTest) -> float:
 
 
 def test_the_trained_default_model_in_japanese():
-    at = open_page("ja")
+    at = open_page(PAGE, "ja")
     assert "既定のモデル" in at.caption[0].value  # model_caption: which model is measured
     assert "8,000 個の訓練サンプル" in at.caption[1].value
     labels = ["tr(Σ)（勾配のノイズ）", "‖G‖²（信号）", "B_simple（ノイズスケール）"]
@@ -58,8 +50,8 @@ def test_the_trained_default_model_in_japanese():
 
 
 def test_a_fresh_model_scatters_differently():
-    trained = open_page("en")
-    fresh = open_page("en", noise_model="fresh")
+    trained = open_page(PAGE, "en")
+    fresh = open_page(PAGE, "en", noise_model="fresh")
     assert "before any training" in fresh.caption[0].value
     assert assert_four_plots(fresh) != assert_four_plots(trained)
     assert len(charts(fresh)) == 4
@@ -73,7 +65,7 @@ def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
     while not job.state.snapshot().done and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job.state.snapshot().status == "finished"
-    at = open_page("en", runs=[SessionRun(1, job)], noise_samples=2000)
+    at = open_page(PAGE, "en", runs=[SessionRun(1, job)], noise_samples=2000)
     assert "your latest run" in at.caption[0].value and "2,000 training samples" in at.caption[1].value
     epochs_chart = charts(at)[4]
     assert [row["epoch"] for row in plotted(epochs_chart)] == [1, 2]

@@ -1,0 +1,87 @@
+"""Results: where the model in use goes wrong on the validation set, what its first layer looks for,
+and the test set's one final score."""
+import streamlit as st
+
+from core import confusion as C
+from core import data as D
+from core.digits import for_inference
+from core.models import first_layer_activity, first_layer_filters
+from ui.pictures import enlarge, signed, tile
+from ui.results_charts import confusion_chart
+from ui.session import current_model, dataset, model_caption, tr
+
+SHOWN = 40  # mistakes in the gallery
+ANY = None  # the filters' "any digit"
+
+
+def predictions(split_name: str) -> C.Predictions:
+    """The model's answers on "val" or "test", computed once per model and split in this session."""
+    if st.session_state.get("results_model") != id(in_use.model):
+        st.session_state.results_model, st.session_state.results = id(in_use.model), {}
+    if split_name not in st.session_state.results:
+        data = D.to_tensors(getattr(dataset(), split_name), next(in_use.model.parameters()).device)
+        st.session_state.results[split_name] = C.predict_split(in_use.model, data)
+    return st.session_state.results[split_name]
+
+
+st.title(tr("results.title"))
+st.write(tr("results.intro"))
+in_use = current_model()
+st.caption(model_caption(in_use))
+splits = dataset()
+
+preds = predictions("val")
+matrix = C.confusion_matrix(preds)
+wrong = int((preds.predicted != preds.labels).sum())
+top = C.top_confusions(matrix, k=3)
+acc, errors, confused = st.columns(3)
+acc.metric(tr("results.val_accuracy"), f"{preds.accuracy:.1%}")
+errors.metric(tr("results.mistakes"), f"{wrong:,} / {len(preds.labels):,}")
+if top:
+    confused.metric(tr("results.most_confused"), tr("results.pair", true=top[0][0], predicted=top[0][1]),
+                    tr("results.times", n=top[0][2]), delta_color="off",
+                    delta_arrow="off")
+
+st.header(tr("results.matrix_header"))
+st.caption(tr("results.matrix_caption"))
+st.altair_chart(confusion_chart(matrix), width="stretch")
+if top:
+    st.caption(tr("results.top", pairs=tr("results.list_separator").join(tr("results.pair_times", true=t, predicted=p, n=n) for t, p, n in top)))
+
+st.header(tr("results.gallery_header"))
+st.caption(tr("results.gallery_caption"))
+digit_choices = [ANY, *range(10)]
+any_digit = tr("results.any_digit")
+left, right = st.columns(2)
+true_digit = left.selectbox(tr("results.filter_true"), digit_choices, key="filter_true",
+                            format_func=lambda d: any_digit if d is ANY else str(d))
+predicted = right.selectbox(tr("results.filter_predicted"), digit_choices, key="filter_predicted",
+                            format_func=lambda d: any_digit if d is ANY else str(d))
+shown = C.mistakes(preds, true_digit, predicted)
+if len(shown) == 0:
+    st.success(tr("results.no_mistakes"))
+else:
+    st.caption(tr("results.shown", shown=min(SHOWN, len(shown)), n=len(shown)))
+    st.image([splits.val.images[i].numpy() for i in shown[:SHOWN]], width=84,
+             caption=[tr("results.mistake", true=int(preds.labels[i]), predicted=int(preds.predicted[i]),
+                         p=f"{preds.confidence[i]:.0%}") for i in shown[:SHOWN]])
+
+st.header(tr("results.filters_header"))
+filters = first_layer_filters(in_use.model)  # (128, 28, 28) for the MLP, (16, 3, 3) for the CNN
+st.caption(tr(f"results.filters_caption_{in_use.config.model}", n=len(filters)))
+val = D.to_tensors(splits.val, next(in_use.model.parameters()).device)
+dead = int((first_layer_activity(for_inference(in_use.model), val.x) == 0).sum())
+st.caption(tr(f"results.dead_units_{in_use.config.model}", dead=dead, n=len(filters)))
+scale = filters.abs().flatten().quantile(0.99).item()  # one colour scale for all: a pale unit barely learned
+pictures = [signed(f, under=1.0, scale=scale) for f in filters]  # on white: red = positive, blue = negative
+st.image(enlarge(tile(pictures, columns=16), cell=3 if in_use.config.model == "mlp" else 12), clamp=True)
+
+st.header(tr("results.test_header"))
+st.caption(tr("results.test_caption"))
+if st.button(tr("results.test_button"), key="test_score", icon=":material/flag:"):
+    predictions("test")
+if "test" in st.session_state.results:  # shown until the model changes
+    test = predictions("test")
+    st.metric(tr("results.test_accuracy"), f"{test.accuracy:.1%}",
+              tr("results.test_vs_val", d=f"{100 * (test.accuracy - preds.accuracy):+.1f}"), delta_color="off",
+              delta_arrow="off")

@@ -1,0 +1,72 @@
+"""The Results page: the model in use read on the validation set, its mistakes, its first layer, the test score."""
+import time
+
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apptest import open_page
+from core import jobs
+from core.train import TrainConfig
+from ui.runs import SessionRun
+
+
+PAGE = "pages/results.py"
+
+def matrix_cells(at: AppTest) -> list[dict]:
+    chart = at.get("vega_lite_chart")[0].proto
+    return pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pylist()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("lang, val_label, mistakes_label, test_button, test_label", [
+    ("en", "Validation accuracy", "Mistakes", "Score the test set", "Test accuracy"),
+    ("ja", "検証セットの精度", "間違い", "テストセットで採点する", "テストセットの精度")])
+def test_the_default_model_read_on_the_validation_set(lang, val_label, mistakes_label, test_button, test_label):
+    at = open_page(PAGE, lang)
+    cells = matrix_cells(at)
+    assert len(cells) == 100 and sum(c["count"] for c in cells) == 1000  # every validation digit, once
+    right = sum(c["count"] for c in cells if c["right"])
+    shown = metrics(at)
+    assert shown[val_label] == f"{right / 1000:.1%}"
+    assert shown[mistakes_label] == f"{1000 - right:,} / 1,000"
+    assert len(at.get("image")) >= 2  # the gallery and the first layer's pictures
+    assert test_label not in shown  # the test set stays unscored until asked
+    assert at.button(key="test_score").proto.label == test_button
+    at.button(key="test_score").click().run()
+    assert test_label in metrics(at)
+    at.selectbox(key="filter_true").set_value(8).run()  # another widget: the score stays
+    assert test_label in metrics(at)
+
+
+def test_filters_narrow_the_gallery_to_one_kind_of_mistake():
+    at = open_page(PAGE, "en")
+    (gallery, _) = at.get("image")
+    captions = [img.caption for img in gallery.proto.imgs]
+    assert captions and all(" → " in c for c in captions)
+    confidences = [float(c.split("·")[1].strip(" %")) for c in captions]
+    assert confidences == sorted(confidences, reverse=True)  # surest mistakes first
+    top = max((c for c in matrix_cells(at) if not c["right"]), key=lambda c: c["count"])
+    at.selectbox(key="filter_true").set_value(top["true"]).run()
+    at.selectbox(key="filter_predicted").set_value(top["predicted"]).run()
+    (gallery, _) = at.get("image")
+    captions = [img.caption for img in gallery.proto.imgs]
+    assert len(captions) == top["count"]
+    assert all(c.startswith(f"{top['true']} → {top['predicted']} ·") for c in captions)
+    at.selectbox(key="filter_true").set_value(top["predicted"]).run()  # a digit read as itself is no mistake
+    assert "No mistakes" in at.success[0].value
+
+
+def test_a_cnn_run_shows_its_sixteen_filters_and_counts_dead_units(splits):
+    job = jobs.manager().submit(TrainConfig(model="cnn", epochs=1, train_subset=500, device="cpu"), splits,
+                                owner="results-test")
+    deadline = time.monotonic() + 60
+    while not job.state.snapshot().done and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at = open_page(PAGE, "en", runs=[SessionRun(1, job)])
+    captions = " ".join(c.value for c in at.caption)
+    assert "your latest run — CNN" in captions and "16 filters of 3×3" in captions
+    assert "of the 16 filters never fire" in captions
