@@ -67,10 +67,18 @@ def first_layer_filters(model: nn.Module) -> torch.Tensor:
 
 
 @torch.no_grad()
-def first_layer_activity(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """(units,) the share of the inputs x (N, 1, 28, 28) on which each first-layer unit's ReLU fires
-    (output > 0; for a CNN filter, at any one position). 0 marks a "dead" unit: it never fires, so it
-    passes no gradient back and its weights stop learning. Pass a model in evaluation mode."""
-    if isinstance(model, MLP):
-        return (torch.relu(model.bn1(model.fc1(x.view(-1, 28 * 28)))) > 0).float().mean(0).cpu()  # (128,)
-    return (torch.relu(model.bn1(model.conv1(x))) > 0).float().mean(dim=(0, 2, 3)).cpu()  # (16,)
+def first_layer_activity(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """(units,) how often each first-layer unit's ReLU fires (output > 0) on the inputs x (N, 1, 28, 28):
+    for an MLP unit, the share of the digits; for a CNN filter, the share of (digit, position) pairs.
+    0 marks a "dead" unit: it never fires, so no gradient reaches its weights and they stop learning.
+    Pass a model in evaluation mode. In batches: a CNN's (N, 16, 28, 28) maps would be large."""
+    fired = 0
+    for chunk in x.split(batch_size):
+        if isinstance(model, MLP):
+            h = torch.relu(model.bn1(model.fc1(chunk.view(-1, 28 * 28))))  # (n, 128)
+            fired = fired + (h > 0).sum(dim=0)
+        else:
+            h = torch.relu(model.bn1(model.conv1(chunk)))  # (n, 16, 28, 28)
+            fired = fired + (h > 0).sum(dim=(0, 2, 3))
+    positions = 1 if isinstance(model, MLP) else 28 * 28
+    return (fired / (len(x) * positions)).float().cpu()

@@ -48,4 +48,7 @@ def test_a_unit_that_never_fires_is_counted_dead():
         mlp.fc1.bias[3] = 1e3  # this one always fires
     activity = first_layer_activity(mlp, x)
     assert (activity[:3] == 0).all() and activity[3] == 1 and ((activity[4:] > 0) & (activity[4:] < 1)).all()
-    assert first_layer_activity(CNN().eval(), x).shape == (16,)
+    assert torch.allclose(first_layer_activity(mlp, x, batch_size=7), activity)  # batches change nothing
+    cnn = CNN().eval()
+    assert torch.allclose(first_layer_activity(cnn, x, batch_size=7), first_layer_activity(cnn, x))
+    assert first_layer_activity(cnn, x).shape == (16,)
