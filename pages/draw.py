@@ -1,7 +1,4 @@
 """Draw a digit: the model reads the drawing live, shows what it sees and why, and learns it in one step."""
-import altair as alt
-import numpy as np
-import pandas as pd
 import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
@@ -10,7 +7,8 @@ from core import data as D
 from core import digits
 from core.i18n import fmt_int
 from core.train import OPTIMIZERS, evaluate, split_batches
-from ui.pictures import enlarge, signed
+from ui.digit_views import probability_bars, saliency_picture
+from ui.pictures import enlarge
 from ui.session import ModelInUse, current_model, dataset, model_caption, tr
 
 CANVAS = 280  # pixels: ten canvas pixels per MNIST pixel
@@ -42,25 +40,6 @@ def val_accuracy(model: torch.nn.Module) -> float:
     """Accuracy on the validation set; a shared model is only read (it is in evaluation mode already)."""
     model = digits.for_inference(model)
     return evaluate(model, split_batches(D.to_tensors(dataset().val, next(model.parameters()).device)))[1]
-
-
-def probability_bars(series: dict[str, torch.Tensor]) -> alt.Chart:
-    """The ten probabilities of each named series (10,), side by side per digit."""
-    df = pd.DataFrame([{"digit": d, "p": float(p[d]), "series": name} for name, p in series.items() for d in range(10)])
-    return alt.Chart(df).mark_bar().encode(
-        x=alt.X("digit:O", title=tr("draw.axis_digit"), axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("series:N", sort=list(series)),
-        y=alt.Y("p:Q", title=tr("draw.axis_probability"), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        color=alt.Color("series:N", sort=list(series), title=None, legend=alt.Legend(orient="top") if len(series) > 1 else None),
-        tooltip=[alt.Tooltip("series:N", title=" "), alt.Tooltip("digit:O", title=tr("draw.axis_digit")),
-                 alt.Tooltip("p:Q", title=tr("draw.axis_probability"), format=".1%")],
-    ).properties(height=240)
-
-
-def saliency_picture(digit: torch.Tensor, grad: torch.Tensor) -> np.ndarray:
-    """The digit in dimmed grey under the saliency: red where the gradient is positive (more ink there
-    raises the top class), blue where negative. (28, 28) uint8 and (28, 28) → (28, 28, 3) in [0, 1]."""
-    return signed(grad, digit.numpy()[..., None] / 255 * 0.6)
 
 
 st.title(tr("draw.title"))

@@ -4,8 +4,9 @@ import streamlit as st
 
 from core import confusion as C
 from core import data as D
-from core.digits import for_inference
+from core import digits
 from core.models import first_layer_activity, first_layer_filters
+from ui.digit_views import probability_bars, saliency_picture
 from ui.pictures import enlarge, signed, tile
 from ui.results_charts import confusion_chart
 from ui.session import current_model, dataset, model_caption, tr
@@ -29,6 +30,7 @@ st.write(tr("results.intro"))
 in_use = current_model()
 st.caption(model_caption(in_use))
 splits = dataset()
+val = D.to_tensors(splits.val, next(in_use.model.parameters()).device)
 
 preds = predictions("val")
 matrix = C.confusion_matrix(preds)
@@ -61,16 +63,26 @@ shown = C.mistakes(preds, true_digit, predicted)
 if len(shown) == 0:
     st.success(tr("results.no_mistakes"))
 else:
-    st.caption(tr("results.shown", shown=min(SHOWN, len(shown)), n=len(shown)))
-    st.image([splits.val.images[i].numpy() for i in shown[:SHOWN]], width=84,
-             caption=[tr("results.mistake", true=int(preds.labels[i]), predicted=int(preds.predicted[i]),
-                         p=f"{preds.confidence[i]:.0%}") for i in shown[:SHOWN]])
+    captions = {int(i): tr("results.mistake", true=int(preds.labels[i]), predicted=int(preds.predicted[i]),
+                           p=f"{preds.confidence[i]:.0%}") for i in shown[:SHOWN]}
+    st.caption(tr("results.shown", shown=len(captions), n=len(shown)))
+    st.image([splits.val.images[i].numpy() for i in captions], caption=list(captions.values()), width=84)
+    st.subheader(tr("results.closer_header"))
+    i = st.selectbox(tr("results.closer"), list(captions), format_func=captions.get,
+                     key=f"closer_{true_digit}_{predicted}")  # options change with the filters
+    x = val.x[i:i + 1]  # (1, 1, 28, 28)
+    probs, answer, truth = digits.predict(in_use.model, x), int(preds.predicted[i]), int(preds.labels[i])
+    look, bars = st.columns([1, 2], gap="large")
+    look.image(enlarge(saliency_picture(splits.val.images[i], digits.saliency(in_use.model, x))), clamp=True)
+    look.caption(tr("results.closer_saliency", predicted=answer))
+    bars.altair_chart(probability_bars({tr("results.series_model"): probs}), width="stretch")
+    bars.caption(tr("results.closer_caption", true=truth, p_true=f"{probs[truth]:.1%}", predicted=answer,
+                    p_predicted=f"{probs[answer]:.1%}"))
 
 st.header(tr("results.filters_header"))
 filters = first_layer_filters(in_use.model)  # (128, 28, 28) for the MLP, (16, 3, 3) for the CNN
 st.caption(tr(f"results.filters_caption_{in_use.config.model}", n=len(filters)))
-val = D.to_tensors(splits.val, next(in_use.model.parameters()).device)
-dead = int((first_layer_activity(for_inference(in_use.model), val.x) == 0).sum())
+dead = int((first_layer_activity(digits.for_inference(in_use.model), val.x) == 0).sum())
 st.caption(tr(f"results.dead_units_{in_use.config.model}", dead=dead, n=len(filters)))
 scale = filters.abs().flatten().quantile(0.99).item()  # one colour scale for all: a pale unit barely learned
 pictures = [signed(f, under=1.0, scale=scale) for f in filters]  # on white: red = positive, blue = negative

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest import open_page
+from core import confusion as C
 from core import jobs
 from core.train import TrainConfig
 from ui.runs import SessionRun
@@ -16,6 +17,10 @@ PAGE = "pages/results.py"
 def matrix_cells(at: AppTest) -> list[dict]:
     chart = at.get("vega_lite_chart")[0].proto
     return pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pylist()
+
+
+def gallery_captions(at: AppTest) -> list[str]:
+    return [img.caption for img in at.get("image")[0].proto.imgs]
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -33,7 +38,7 @@ def test_the_default_model_read_on_the_validation_set(lang, val_label, mistakes_
     shown = metrics(at)
     assert shown[val_label] == f"{right / 1000:.1%}"
     assert shown[mistakes_label] == f"{1000 - right:,} / 1,000"
-    assert len(at.get("image")) >= 2  # the gallery and the first layer's pictures
+    assert len(at.get("image")) == 3  # the gallery, one mistake's saliency, the first layer's weights
     assert test_label not in shown  # the test set stays unscored until asked
     assert at.button(key="test_score").proto.label == test_button
     at.button(key="test_score").click().run()
@@ -44,20 +49,34 @@ def test_the_default_model_read_on_the_validation_set(lang, val_label, mistakes_
 
 def test_filters_narrow_the_gallery_to_one_kind_of_mistake():
     at = open_page(PAGE, "en")
-    (gallery, _) = at.get("image")
-    captions = [img.caption for img in gallery.proto.imgs]
+    captions = gallery_captions(at)
     assert captions and all(" → " in c for c in captions)
     confidences = [float(c.split("·")[1].strip(" %")) for c in captions]
     assert confidences == sorted(confidences, reverse=True)  # surest mistakes first
     top = max((c for c in matrix_cells(at) if not c["right"]), key=lambda c: c["count"])
     at.selectbox(key="filter_true").set_value(top["true"]).run()
     at.selectbox(key="filter_predicted").set_value(top["predicted"]).run()
-    (gallery, _) = at.get("image")
-    captions = [img.caption for img in gallery.proto.imgs]
+    captions = gallery_captions(at)
     assert len(captions) == top["count"]
     assert all(c.startswith(f"{top['true']} → {top['predicted']} ·") for c in captions)
     at.selectbox(key="filter_true").set_value(top["predicted"]).run()  # a digit read as itself is no mistake
     assert "No mistakes" in at.success[0].value
+
+
+def test_a_closer_look_at_one_mistake_shows_the_models_probabilities():
+    at = open_page(PAGE, "en")
+    assert at.selectbox(key="closer_None_None").options == gallery_captions(at)  # the gallery's mistakes, in order
+    preds = at.session_state["results"]["val"]
+    for i in C.mistakes(preds)[[0, 5]].tolist():
+        at.selectbox(key="closer_None_None").set_value(i).run()
+        truth, answer = int(preds.labels[i]), int(preds.predicted[i])
+        bars = at.get("vega_lite_chart")[1].proto
+        rows = pa.ipc.open_stream(bars.datasets[0].data.data).read_all().to_pylist()
+        probs = {row["digit"]: row["p"] for row in rows}
+        assert max(probs, key=probs.get) == answer != truth and sum(probs.values()) == pytest.approx(1, abs=1e-5)
+        caption = next(c.value for c in at.caption if c.value.startswith("True digit"))
+        assert caption.startswith(f"True digit {truth}: probability {probs[truth]:.1%}. The model's answer {answer}")
+        assert f"Saliency for its answer {answer}" in " ".join(c.value for c in at.caption)
 
 
 def test_a_cnn_run_shows_its_sixteen_filters_and_counts_dead_units(splits):
