@@ -1,0 +1,31 @@
+"""In Chromium, in Japanese: every page of the menu opens without an error and under its own title;
+the Results page draws its confusion matrix and its pictures."""
+from pathlib import Path
+
+from core.i18n import t
+from tests.e2e.conftest import wait_for_app
+from ui.pages import PAGES
+
+
+def test_every_page_opens_in_japanese(server_url, browser):
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    for path, *_ in PAGES:
+        name = Path(path).stem
+        tab.goto(f"{server_url}/{'' if name == 'home' else name}")
+        wait_for_app(tab, timeout=90_000)
+        assert tab.locator('[data-testid="stException"]').count() == 0, name
+        assert tab.locator("h1").first.text_content().startswith(t(f"{name}.title", "ja")), name
+    context.close()
+
+
+def test_results_draws_the_confusion_matrix_and_the_mistakes(server_url, page):
+    page.goto(f"{server_url}/results")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
+    pictures = page.locator('[data-testid="stImage"] img')
+    pictures.last.scroll_into_view_if_needed()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    assert pictures.count() >= 3  # mistakes, one mistake's saliency, the first layer's weights
+    assert page.get_by_text("read as").count() >= 1
