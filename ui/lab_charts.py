@@ -16,6 +16,9 @@ from core.history import overfitting_epochs
 from core.i18n import t
 from core.jobs import Snapshot
 
+# one colour per run, in the order the runs are listed: Vega's category10 without its orange and red,
+# which mark overfitting and divergence (Streamlit's default would give runs 1 and 2 two blues)
+RUN_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 MAX_STEP_POINTS = 2000  # per run: more points than pixels only slow the browser down
 LOSS_FLOOR = 1e-4  # the loss axis is logarithmic: keep zero losses on it
 
@@ -33,6 +36,11 @@ def _tooltip(lang: str, *fields):
             for f, fmt in fields]
 
 
+def run_color(title: str, legend: alt.Legend | None) -> alt.Color:
+    """Colour = run; runs keep the history's order (sorted names would put "Run 10" before "Run 2")."""
+    return alt.Color("run:N", title=title, sort=None, scale=alt.Scale(range=RUN_COLORS), legend=legend)
+
+
 def _series_dash(lang: str) -> alt.StrokeDash:
     """Training solid, validation dashed, in every language (a plain nominal scale would sort the
     names: "検証" comes before "訓練"), with the line styles drawn in the legend."""
@@ -46,7 +54,8 @@ def _series_dash(lang: str) -> alt.StrokeDash:
 @lru_cache(maxsize=None)
 def _loss_spec(lang: str) -> dict:
     """Light per-step loss, per-epoch training and validation loss on top, overfitting and divergence marked."""
-    color = alt.Color("run:N", title=t("lab.axis_run", lang), legend=alt.Legend(orient="bottom", columns=1))
+    # symbolOpacity: the legend would take the faint per-step line's opacity
+    color = run_color(t("lab.axis_run", lang), alt.Legend(orient="bottom", columns=1, symbolOpacity=1))
     x = alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0))
     y_scale = alt.Scale(type="log")
     steps = alt.Chart(alt.Data(name="steps")).mark_line(opacity=0.3, strokeWidth=1).encode(
@@ -74,7 +83,7 @@ def _accuracy_spec(lang: str) -> dict:
         x=alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0)),
         y=alt.Y("accuracy:Q", title=t("lab.axis_accuracy", lang), axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title=t("lab.axis_run", lang), legend=None))
+        color=run_color(t("lab.axis_run", lang), None))
     points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
         lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("accuracy:Q", ".2%"), ("loss:Q", ".4f")))
     lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))
