@@ -12,7 +12,8 @@ from torch import nn
 
 from core import data as D
 from core.digits import for_inference
-from core.train import CheckpointError, EVAL_BATCH, load_checkpoint, split_batches
+from core.checkpoint import CheckpointError, load_checkpoint
+from core.train import EVAL_BATCH, split_batches
 
 CLASSES = 10
 

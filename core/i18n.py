@@ -30,6 +30,15 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params) -> str:
     return text.format(**params) if params else text
 
 
+class LessonError(ValueError):
+    """An error with a message a student understands: `key` and `params` name it in the catalogue
+    (core/locales/*/errors.json), so a page can show it in the learner's language; str() is English."""
+
+    def __init__(self, key: str, **params):
+        self.key, self.params = key, params
+        super().__init__(t(f"errors.{key}", "en", **params))
+
+
 def language_for_locale(locale: str | None) -> str:
     """The UI language of a first visit: TLL_DEFAULT_LANGUAGE when the server sets one (a Japanese
     classroom whose browsers say en-US), else the browser locale such as "ja-JP", else English."""

@@ -42,7 +42,8 @@ from torch.func import functional_call, grad, jvp, vmap
 
 from core import data as D
 from core.i18n import t
-from core.train import CheckpointError, TrainConfig, _Parser, init_model, load_checkpoint
+from core.checkpoint import CheckpointError, load_checkpoint
+from core.train import TrainConfig, _Parser, init_model
 
 DEFAULT_BATCH_SIZES = tuple(2 ** k for k in range(11))  # 1, 2, 4, …, 1024
 DEFAULT_DRAWS = 50  # minibatches drawn per batch size

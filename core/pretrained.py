@@ -13,7 +13,8 @@ from pathlib import Path
 from torch import nn
 
 from core import data as D
-from core.train import TrainConfig, evaluate, load_checkpoint, save_checkpoint, split_batches, train
+from core.checkpoint import load_checkpoint, save_checkpoint
+from core.train import TrainConfig, evaluate, split_batches, train
 
 DEFAULT_CONFIG = TrainConfig(model="mlp", batch_size=64, learning_rate=1e-3, optimizer="adam", epochs=10,
                              seed=0, device="cpu")

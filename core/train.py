@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -24,7 +23,7 @@ from torch import nn
 from core import data as D
 from core.cuda_graph import GraphedStep
 from core.device import DEVICE_CHOICES, DeviceError, default_device_choice, pick_device
-from core.i18n import t
+from core.i18n import LessonError, t
 from core.models import MODEL_NAMES, build_model
 
 # key → the name shown on screen. The one list of optimizers the app offers (built by make_optimizer).
@@ -50,16 +49,8 @@ def diverged(loss: float) -> bool:
     return not (math.isfinite(loss) and loss < DIVERGED_LOSS)
 
 
-class ConfigError(ValueError):
-    """A setting that cannot work, with a message a student understands.
-
-    `key` and `params` name the message in the catalogue (core/locales/*/errors.json), so a page
-    can show it in the learner's language; str() is the English text.
-    """
-
-    def __init__(self, key: str, **params):
-        self.key, self.params = key, params
-        super().__init__(t(f"errors.{key}", "en", **params))
+class ConfigError(LessonError):
+    """A setting that cannot work, with a message a student understands."""
 
 
 @dataclass
@@ -375,48 +366,6 @@ def test_accuracy(model: nn.Module, splits: D.MnistSplits) -> float:
     return evaluate(model, split_batches(D.to_tensors(splits.test, device)))[1]
 
 
-# checkpoints ----------------------------------------------------------------------------------
-
-CHECKPOINT_FORMAT = "training-loop-lab/1"
-MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024  # the CNN and MLP are < 1 MB; anything huge is refused
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded; the message says why."""
-
-
-def save_checkpoint(path: str | Path, model: nn.Module, config: TrainConfig) -> None:
-    """state_dict + the run's config as JSON, so the file alone rebuilds the model."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_json(), "state_dict": state}, path)
-
-
-def load_checkpoint(path: str | Path, expect_model: str | None = None,
-                    device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
-    """Rebuild a saved model. Only tensors and plain values are unpickled (`weights_only=True`)."""
-    path = Path(path)
-    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"{path.name} is larger than {MAX_CHECKPOINT_BYTES // 2**20} MB: not a model of this app")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file: say so plainly
-        raise CheckpointError(f"{path.name} is not a checkpoint this app can read ({exc.__class__.__name__})") from None
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path.name} was not saved by Training Loop Lab")
-    config = TrainConfig.from_dict(json.loads(saved["config"]))
-    if expect_model and config.model != expect_model:
-        raise CheckpointError(f"{path.name} holds a {config.model.upper()} model, not the {expect_model.upper()} asked for")
-    model = build_model(config.model, config.dropout, config.batchnorm)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in saved["state_dict"].items()}
-    if expected != found:
-        wrong = sorted(set(expected.items()) ^ set(found.items()))[:3]
-        raise CheckpointError(f"{path.name} does not match the {config.model.upper()} architecture "
-                              f"(differs at: {', '.join(f'{k} {s}' for k, s in wrong)})")
-    model.load_state_dict(saved["state_dict"])
-    return model.to(device).eval(), config
-
-
 # command line ---------------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -492,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     result = train(config, splits, on_event=report)
     test_acc = test_accuracy(result.model, splits)
     if args.save:
+        from core.checkpoint import save_checkpoint  # here: core.checkpoint imports this module
+
         save_checkpoint(args.save, result.model, config)
     if args.json:
         final = {"test_acc": test_acc, "status": result.status}

@@ -13,3 +13,16 @@ def open_page(script: str, lang: str = "en", **state) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def finished_job(config, splits, owner: str, **kwargs):
+    """A job of the shared manager, submitted and waited for (60 s at most): a run as a page finds it."""
+    import time
+
+    from core import jobs
+
+    job = jobs.manager().submit(config, splits, owner=owner, **kwargs)
+    deadline = time.monotonic() + 60
+    while not job.state.snapshot().done and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return job

@@ -6,7 +6,8 @@ import torch
 
 from core import confusion as C
 from core import data as D
-from core.train import TrainConfig, evaluate, save_checkpoint, split_batches, train
+from core.checkpoint import save_checkpoint
+from core.train import TrainConfig, evaluate, split_batches, train
 
 
 def preds(labels, predicted, confidence) -> C.Predictions:

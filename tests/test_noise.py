@@ -11,7 +11,8 @@ from core import noise
 from core.i18n import t
 from core.models import build_model
 from core.pretrained import default_model
-from core.train import Trainer, TrainConfig, save_checkpoint, train
+from core.checkpoint import save_checkpoint
+from core.train import Trainer, TrainConfig, train
 
 
 def fresh(name: str, dropout: float = 0.0, batchnorm: bool = False, dtype=torch.float64):

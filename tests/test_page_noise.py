@@ -1,12 +1,10 @@
 """The noise page measures the model in use (or a fresh one) and draws its four plots."""
-import time
 
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
-from apptest import open_page
+from apptest import finished_job, open_page
 from core import data as D
-from core import jobs
 from core.noise import make_epoch_hook
 from core.train import TrainConfig
 from ui.runs import SessionRun
@@ -59,11 +57,8 @@ def test_a_fresh_model_scatters_differently():
 
 def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
     hook = make_epoch_hook(D.to_tensors(splits.train), n_samples=300)
-    job = jobs.manager().submit(TrainConfig(epochs=2, train_subset=500, device="cpu"), splits, owner="noise-test",
-                                epoch_hook=hook)
-    deadline = time.monotonic() + 60
-    while not job.state.snapshot().done and time.monotonic() < deadline:
-        time.sleep(0.05)
+    job = finished_job(TrainConfig(epochs=2, train_subset=500, device="cpu"), splits, owner="noise-test",
+                       epoch_hook=hook)
     assert job.state.snapshot().status == "finished"
     at = open_page(PAGE, "en", runs=[SessionRun(1, job)], noise_samples=2000)
     assert "your latest run" in at.caption[0].value and "2,000 training samples" in at.caption[1].value

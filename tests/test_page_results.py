@@ -1,13 +1,11 @@
 """The Results page: the model in use read on the validation set, its mistakes, its first layer, the test score."""
-import time
 
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest import open_page
+from apptest import finished_job, open_page
 from core import confusion as C
-from core import jobs
 from core.train import TrainConfig
 from ui.runs import SessionRun
 
@@ -80,12 +78,22 @@ def test_a_closer_look_at_one_mistake_shows_the_models_probabilities():
 
 
 def test_a_cnn_run_shows_its_sixteen_filters_and_counts_dead_units(splits):
-    job = jobs.manager().submit(TrainConfig(model="cnn", epochs=1, train_subset=500, device="cpu"), splits,
-                                owner="results-test")
-    deadline = time.monotonic() + 60
-    while not job.state.snapshot().done and time.monotonic() < deadline:
-        time.sleep(0.05)
+    job = finished_job(TrainConfig(model="cnn", epochs=1, train_subset=500, device="cpu"), splits,
+                       owner="results-test")
     at = open_page(PAGE, "en", runs=[SessionRun(1, job)])
     captions = " ".join(c.value for c in at.caption)
     assert "your latest run — CNN" in captions and "16 filters of 3×3" in captions
     assert "of the 16 filters never fire" in captions
+
+
+def test_a_loaded_model_is_used_until_a_newer_run_ends(splits):
+    from core.models import CNN
+    from ui.session import ModelInUse
+
+    loaded = ModelInUse(CNN().eval(), TrainConfig(model="cnn", device="cpu"), 0.1, "loaded", "mine.pt")
+    at = open_page(PAGE, "en", loaded_model={"in_use": loaded, "over": None})
+    assert "loaded from mine.pt — CNN" in at.caption[0].value
+    job = finished_job(TrainConfig(epochs=1, train_subset=300, device="cpu"), splits, owner="results-test")
+    at.session_state["runs"] = [SessionRun(1, job)]  # a run that ended after the file was loaded
+    at.run()
+    assert "your latest run — MLP" in at.caption[0].value

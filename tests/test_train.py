@@ -6,8 +6,8 @@ import torch
 
 from core import data as D
 from core.models import MLP
-from core.train import (OPTIMIZERS, CheckpointError, ConfigError, EpochEvent, StepEvent, TrainConfig,
-                        diverged, load_checkpoint, make_optimizer, save_checkpoint, train, train_step)
+from core.train import (OPTIMIZERS, ConfigError, EpochEvent, StepEvent, TrainConfig, diverged, make_optimizer, train,
+                        train_step)
 
 TINY = dict(train_subset=512, epochs=1, device="cpu")
 
@@ -107,31 +107,6 @@ def test_asking_for_a_missing_gpu_is_refused(splits, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="no GPU"):
         train(TrainConfig(**{**TINY, "device": "cuda"}), splits)
-
-
-def test_checkpoint_round_trip(tmp_path, splits):
-    result = train(TrainConfig(batch_size=128, dropout=0.2, **TINY), splits)
-    path = tmp_path / "run.pt"
-    save_checkpoint(path, result.model, result.config)
-    model, config = load_checkpoint(path, expect_model="mlp")
-    assert config == result.config
-    x = D.to_tensors(splits.val, limit=10).x
-    assert torch.equal(model(x), result.model(x))
-
-
-def test_mismatched_checkpoints_are_refused(tmp_path, splits):
-    result = train(TrainConfig(batch_size=128, **TINY), splits)
-    path = tmp_path / "run.pt"
-    save_checkpoint(path, result.model, result.config)
-    with pytest.raises(CheckpointError, match="not the CNN"):
-        load_checkpoint(path, expect_model="cnn")
-    wrong = TrainConfig(batchnorm=True)  # says BatchNorm, but the weights have none
-    save_checkpoint(path, result.model, wrong)
-    with pytest.raises(CheckpointError, match="does not match the MLP architecture"):
-        load_checkpoint(path)
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a checkpoint"):
-        load_checkpoint(tmp_path / "junk.pt")
 
 
 def test_server_default_device_comes_from_the_environment(monkeypatch):

@@ -56,15 +56,21 @@ class ModelInUse:
     model: nn.Module  # shared: copy it (copy.deepcopy) before changing its weights
     config: TrainConfig
     val_acc: float
-    origin: str  # "run" (this session's latest run), "taught" (a copy taught on the Draw page) or "default"
+    origin: str  # "run" (this session's latest run), "taught" (a copy taught on the Draw page), "loaded"
+    # (a file the learner loaded) or "default"
+    name: str = ""  # the file a loaded model came from
 
 
 def current_model() -> ModelInUse:
     """The model the drawing, noise and graph pages use: a copy the learner taught and kept on the
-    Draw page, as long as it grew from the model that would be in use otherwise; else this
-    session's latest run; else the default model. (A newer run replaces a taught copy.)"""
+    Draw page, as long as it grew from the model that would be in use otherwise; else a model file
+    the learner loaded after this session's latest run; else that run; else the default model.
+    (A newer run replaces a loaded model and a taught copy.)"""
     run = current_run()
-    if run is not None:
+    loaded = st.session_state.get("loaded_model")
+    if loaded is not None and loaded["over"] is (run.model if run else None):
+        base = loaded["in_use"]
+    elif run is not None:
         val_acc = run.epochs[-1].val_acc if run.epochs else float("nan")
         base = ModelInUse(run.model, run.config, val_acc, "run")
     else:
@@ -78,7 +84,8 @@ def model_caption(m: ModelInUse) -> str:
     """"Model in use: this session's latest run — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
     c = m.config
     return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
-              batch=c.batch_size, epochs=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}")
+              batch=c.batch_size, epochs=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}",
+              name=m.name)
 
 
 def current_run():

@@ -1,0 +1,73 @@
+"""Saving and loading a trained model: its state_dict with the run's config as JSON, so the file
+alone rebuilds the model. Loading unpickles only tensors and plain values (`weights_only=True`) and
+refuses, in words a student understands, a file that is not a model of this app.
+"""
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+import torch
+from torch import nn
+
+from core.i18n import LessonError
+from core.models import build_model
+from core.train import ConfigError, TrainConfig
+
+CHECKPOINT_FORMAT = "training-loop-lab/1"
+MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024  # the CNN and MLP are < 1 MB; anything huge is refused
+
+
+class CheckpointError(LessonError):
+    """A file that cannot be loaded as a model of this app."""
+
+
+def save_checkpoint(file: str | Path | BinaryIO, model: nn.Module, config: TrainConfig) -> None:
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_json(), "state_dict": state}, file)
+
+
+def checkpoint_bytes(model: nn.Module, config: TrainConfig) -> bytes:
+    """The checkpoint as bytes: what a download button hands the browser."""
+    buffer = io.BytesIO()
+    save_checkpoint(buffer, model, config)
+    return buffer.getvalue()
+
+
+def load_checkpoint(path: str | Path, expect_model: str | None = None,
+                    device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
+    path = Path(path)
+    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError("checkpoint_too_large", name=path.name, mb=MAX_CHECKPOINT_BYTES // 2**20)
+    return read_checkpoint(path.read_bytes(), path.name, expect_model, device)
+
+
+def read_checkpoint(data: bytes, name: str, expect_model: str | None = None,
+                    device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
+    """Rebuild a saved model, in evaluation mode, from a checkpoint's bytes; `name` is for messages."""
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError("checkpoint_too_large", name=name, mb=MAX_CHECKPOINT_BYTES // 2**20)
+    try:
+        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a corrupt or foreign file: say so plainly
+        raise CheckpointError("checkpoint_unreadable", name=name) from None
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError("checkpoint_foreign", name=name)
+    try:
+        config = TrainConfig.from_dict(json.loads(saved["config"]))
+        replace(config, device="cpu").validate()  # the architecture must be one this app builds, wherever it trained
+    except (KeyError, TypeError, ValueError, ConfigError):
+        raise CheckpointError("checkpoint_foreign", name=name) from None
+    if expect_model and config.model != expect_model:
+        raise CheckpointError("checkpoint_wrong_model", name=name, found=config.model.upper(),
+                              expected=expect_model.upper())
+    model = build_model(config.model, config.dropout, config.batchnorm)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in saved["state_dict"].items()}
+    if expected != found:
+        wrong = sorted(set(expected.items()) ^ set(found.items()))[:3]
+        raise CheckpointError("checkpoint_mismatch", name=name, model=config.model.upper(),
+                              where=", ".join(f"{k} {s}" for k, s in wrong))
+    model.load_state_dict(saved["state_dict"])
+    return model.to(device).eval(), config
