@@ -57,6 +57,7 @@ def test_controls_train_and_show_charts_history_and_current_model():
     at.radio(key="model").set_value("mlp")
     at.number_input(key="seed").set_value(3)
     at.selectbox(key="train_subset").set_value(1000)
+    at.radio(key="loader").set_value("dataloader")  # the textbook path
     at.run()
     implied = " ".join(m.value for m in at.markdown)
     assert "**1,000** training samples ÷ batch size **128** → **8** iterations" in implied
@@ -73,6 +74,7 @@ def test_controls_train_and_show_charts_history_and_current_model():
     assert 0 < table["Val. accuracy"][0] <= 1
     run = at.session_state["runs"][-1]
     assert run.config.optimizer == "rmsprop" and run.config.dropout == 0.2 and run.config.seed == 3
+    assert run.config.loader == "dataloader"
     from ui.runs import KEPT_MODEL
     assert run.job.state.result.model is not None and newest_status(at) in KEPT_MODEL
     assert at.query_params["optimizer"] == "rmsprop" and at.query_params["batch_size"] == "128"
@@ -140,9 +142,13 @@ def test_presets_and_shared_links_set_the_controls():
     assert at.selectbox(key="train_subset").value == 300 and at.slider(key="dropout").value == 0.0
     assert at.slider(key="epochs").value == 40
     assert "validation loss turns up" in " ".join(i.value for i in at.info)
+    at.radio(key="loader").set_value("dataloader").run()
     at.button(key="preset_batch_size_1").click().run()
     assert at.select_slider(key="batch_size").value == 256 and at.selectbox(key="optimizer").value == "sgd"
-    shared = open_lab("ja", optimizer="momentum", learning_rate="0.05", batch_size="32", dropout="0.5", epochs="7")
+    assert at.radio(key="loader").value == "dataloader"  # a preset leaves the data loading as chosen
+    shared = open_lab("ja", optimizer="momentum", learning_rate="0.05", batch_size="32", dropout="0.5", epochs="7",
+                      loader="dataloader")
+    assert shared.radio(key="loader").value == "dataloader"
     assert shared.selectbox(key="optimizer").value == "momentum"
     assert shared.select_slider(key="learning_rate").value == 0.05
     assert shared.select_slider(key="batch_size").value == 32 and shared.slider(key="dropout").value == 0.5

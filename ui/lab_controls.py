@@ -1,7 +1,7 @@
 """The Training Lab's controls: widgets with stable keys, kept in the URL and across page changes.
 
 Widget keys (tests drive them): batch_size, learning_rate, dropout, optimizer, epochs, model,
-device, seed, patience, train_subset, record_noise. The URL holds the same names, so
+device, loader, seed, patience, train_subset, record_noise. The URL holds the same names, so
 `?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment.
 """
 import streamlit as st
@@ -9,7 +9,7 @@ import streamlit as st
 from core import data as D
 from core.device import available_devices
 from core.presets import PRESETS, preset_config
-from core.train import OPTIMIZERS, TrainConfig
+from core.train import LOADERS, OPTIMIZERS, TrainConfig
 from core.models import MODEL_NAMES
 from ui.session import tr
 
@@ -18,9 +18,9 @@ LEARNING_RATES = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2
 SUBSETS = [0, 300, 1000, 3000]  # 0 = the whole training set
 DEFAULTS = TrainConfig()
 PARSE = {"batch_size": int, "learning_rate": float, "dropout": float, "optimizer": str, "epochs": int,
-         "model": str, "device": str, "seed": int, "patience": int, "train_subset": int}
+         "model": str, "device": str, "loader": str, "seed": int, "patience": int, "train_subset": int}
 ALLOWED = {"batch_size": BATCH_SIZES, "learning_rate": LEARNING_RATES, "optimizer": list(OPTIMIZERS),
-           "model": list(MODEL_NAMES), "device": available_devices(), "train_subset": SUBSETS}
+           "model": list(MODEL_NAMES), "device": available_devices(), "loader": list(LOADERS), "train_subset": SUBSETS}
 RANGES = {"dropout": (0.0, 0.8), "epochs": (1, 50), "seed": (0, 9999), "patience": (0, 10)}
 SAVED = "lab_settings"  # survives while the learner is on another page (widget state does not)
 
@@ -52,7 +52,7 @@ def init_state() -> None:
 
 def apply_preset(name: str, variant: int) -> None:
     """on_click of a preset button: set the controls to the preset's variant."""
-    keep = {k: st.session_state[k] for k in ("seed", "device", "model")}
+    keep = {k: st.session_state[k] for k in ("seed", "device", "model", "loader")}
     config = preset_config(name, variant, **keep)
     for key in PARSE:
         st.session_state[key] = getattr(config, key)
@@ -71,10 +71,12 @@ def draw() -> None:
     # where the session's language cannot be read
     models = {m: tr(f"lab.model_{m}") for m in MODEL_NAMES}
     devices = {d: tr(f"lab.device_{d}") for d in available_devices()}
+    loaders = {name: tr(f"lab.loader_{name}") for name in LOADERS}
     subsets = {n: tr("lab.subset_all") if n == 0 else f"{n:,}" for n in SUBSETS}
     with st.expander(tr("lab.more_settings")):
         st.radio(tr("lab.model"), list(models), key="model", format_func=models.get, horizontal=True)
         st.selectbox(tr("lab.device"), list(devices), key="device", format_func=devices.get)
+        st.radio(tr("lab.loader"), list(loaders), key="loader", format_func=loaders.get, help=tr("lab.loader_help"))
         st.number_input(tr("lab.seed"), 0, 9999, step=1, key="seed", help=tr("lab.seed_help"))
         st.number_input(tr("lab.patience"), 0, 10, step=1, key="patience", help=tr("lab.patience_help"))
         st.selectbox(tr("lab.train_subset"), list(subsets), key="train_subset", format_func=subsets.get)
