@@ -44,7 +44,7 @@ def measured_model():
     return copy.deepcopy(in_use.model)
 
 
-key = (which, id(in_use.model), n, draws, seed)
+key = (which, in_use.model, n, draws, seed)  # the model itself: a freed model's id() can come back
 if st.session_state.get("noise_key") != key:
     model = measured_model()
     device = next(model.parameters()).device

@@ -15,14 +15,14 @@ SHOWN = 40  # mistakes in the gallery
 ANY = None  # the filters' "any digit"
 
 
-def predictions(split_name: str) -> C.Predictions:
-    """The model's answers on "val" or "test", computed once per model and split in this session."""
-    if st.session_state.get("results_model") != id(in_use.model):
-        st.session_state.results_model, st.session_state.results = id(in_use.model), {}
-    if split_name not in st.session_state.results:
-        data = D.to_tensors(getattr(dataset(), split_name), next(in_use.model.parameters()).device)
-        st.session_state.results[split_name] = C.predict_split(in_use.model, data)
-    return st.session_state.results[split_name]
+def per_model(name: str, compute):
+    """compute() once per model in use in this session: the filters rerun the page, the model stays.
+    (The model itself is kept to compare with, not its id(): a freed model's id can come back.)"""
+    if st.session_state.get("results_model") is not in_use.model:
+        st.session_state.results_model, st.session_state.results = in_use.model, {}
+    if name not in st.session_state.results:
+        st.session_state.results[name] = compute()
+    return st.session_state.results[name]
 
 
 st.title(tr("results.title"))
@@ -30,9 +30,10 @@ st.write(tr("results.intro"))
 in_use = current_model()
 st.caption(model_caption(in_use))
 splits = dataset()
-val = D.to_tensors(splits.val, next(in_use.model.parameters()).device)
+device = next(in_use.model.parameters()).device
+val = D.to_tensors(splits.val, device)
 
-preds = predictions("val")
+preds = per_model("val", lambda: C.predict_split(in_use.model, val))
 matrix = C.confusion_matrix(preds)
 wrong = int((preds.predicted != preds.labels).sum())
 top = C.top_confusions(matrix, k=3)
@@ -82,7 +83,7 @@ else:
 st.header(tr("results.filters_header"))
 filters = first_layer_filters(in_use.model)  # (128, 28, 28) for the MLP, (16, 3, 3) for the CNN
 st.caption(tr(f"results.filters_caption_{in_use.config.model}", n=len(filters)))
-dead = int((first_layer_activity(digits.for_inference(in_use.model), val.x) == 0).sum())
+dead = per_model("dead", lambda: int((first_layer_activity(digits.for_inference(in_use.model), val.x) == 0).sum()))
 st.caption(tr(f"results.dead_units_{in_use.config.model}", dead=dead, n=len(filters)))
 scale = filters.abs().flatten().quantile(0.99).item()  # one colour scale for all: a pale unit barely learned
 pictures = [signed(f, under=1.0, scale=scale) for f in filters]  # on white: red = positive, blue = negative
@@ -91,9 +92,9 @@ st.image(enlarge(tile(pictures, columns=16), cell=3 if in_use.config.model == "m
 st.header(tr("results.test_header"))
 st.caption(tr("results.test_caption"))
 if st.button(tr("results.test_button"), key="test_score", icon=":material/flag:"):
-    predictions("test")
+    per_model("test", lambda: C.predict_split(in_use.model, D.to_tensors(splits.test, device)))
 if "test" in st.session_state.results:  # shown until the model changes
-    test = predictions("test")
+    test = st.session_state.results["test"]
     st.metric(tr("results.test_accuracy"), f"{test.accuracy:.1%}",
               tr("results.test_vs_val", d=f"{100 * (test.accuracy - preds.accuracy):+.1f}"), delta_color="off",
               delta_arrow="off")
