@@ -16,6 +16,7 @@ from core.checkpoint import CheckpointError, load_checkpoint
 from core.train import EVAL_BATCH, split_batches
 
 CLASSES = 10
+WATCHED = 20  # validation digits the Training Lab shows the model reading, epoch after epoch
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,24 @@ def predict_split(model: nn.Module, split: D.TensorSplit, batch_size: int = EVAL
     probs = torch.cat([F.softmax(model(x), dim=1).cpu() for x, _ in split_batches(split, batch_size)])  # (N, 10)
     confidence, predicted = probs.max(dim=1)
     return Predictions(split.y.cpu(), predicted, confidence)
+
+
+def make_watch_hook(split: D.TensorSplit, n: int = WATCHED):
+    """A Trainer `epoch_hook(model, epoch) -> {"watched": [answers]}`: the model's answer for the
+    split's first n samples after each epoch, the same digits every time, so a learner sees the
+    answers turn right as the model learns. Runs in evaluation mode; the mode is restored after."""
+    x = split.x[:n]
+
+    @torch.no_grad()
+    def hook(model: nn.Module, epoch: int) -> dict:
+        was_training = model.training
+        model.eval()
+        try:
+            return {"watched": model(x.to(next(model.parameters()).device)).argmax(dim=1).tolist()}
+        finally:
+            model.train(was_training)
+
+    return hook
 
 
 def confusion_matrix(p: Predictions) -> torch.Tensor:

@@ -48,5 +48,6 @@ def epoch_rows(run_name: str, config: TrainConfig, status: str, epochs: list[Epo
     return [{"run": run_name, **settings, "status": status, "epoch": e.epoch, "step": e.step,
              "train_loss": e.train_loss, "train_acc": e.train_acc, "val_loss": e.val_loss,
              "val_acc": e.val_acc, "train_seconds": e.train_seconds, "seconds": e.seconds,
-             "samples_per_s": e.samples_per_s, **e.extra} for e in epochs]
+             "samples_per_s": e.samples_per_s, **{k: v for k, v in e.extra.items() if not isinstance(v, list)}}
+            for e in epochs]  # a list (the watched digits' answers) is no spreadsheet cell
 

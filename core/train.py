@@ -222,6 +222,12 @@ def init_model(config: TrainConfig, device: torch.device) -> nn.Module:
         return build_model(config.model, config.dropout, config.batchnorm).to(device)
 
 
+def combine_hooks(*hooks: Callable[[nn.Module, int], dict] | None) -> Callable[[nn.Module, int], dict]:
+    """One epoch_hook that runs each of `hooks` (None ones skipped) and merges what they return."""
+    chosen = [h for h in hooks if h is not None]
+    return lambda model, epoch: {k: v for hook in chosen for k, v in hook(model, epoch).items()}
+
+
 class Trainer:
     """Runs one training with `config` on `splits`; `run()` returns a RunResult.
 

@@ -30,7 +30,7 @@ with left:
     train_col, stop_col = st.columns(2)
     if train_col.button(tr("lab.train"), key="train", type="primary", width="stretch"):
         try:
-            run = runs.start(config, epoch_hook=controls.noise_hook(splits))
+            run = runs.start(config, epoch_hook=controls.epoch_hook(splits))
             lab_history.select_newest()
             run.job.state.wait_first_loss(timeout=FIRST_LOSS_WAIT)
         except ConfigError as exc:

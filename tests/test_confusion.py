@@ -72,3 +72,18 @@ def test_the_cli_refuses_a_file_that_is_no_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         C.main(["--checkpoint", str(bad)])
     assert exc.value.code == 2 and "not a checkpoint" in capsys.readouterr().err
+
+
+def test_the_watch_hook_reads_the_same_digits_each_epoch_in_evaluation_mode(splits):
+    from core.models import MLP
+    from core.train import combine_hooks
+
+    val = D.to_tensors(splits.val)
+    model = MLP(dropout=0.5).train()
+    hook = C.make_watch_hook(val, n=7)
+    first, again = hook(model, 1), hook(model, 2)
+    assert first == again and len(first["watched"]) == 7 and model.training  # no dropout noise; mode kept
+    assert first["watched"] == model.eval()(val.x[:7]).argmax(1).tolist()
+    both = combine_hooks(hook, None, lambda m, e: {"epoch_seen": e})
+    assert both(model, 3) == {"watched": first["watched"], "epoch_seen": 3}
+

@@ -28,3 +28,11 @@ def test_epoch_rows_hold_the_settings_and_metrics_of_each_epoch():
                       [epoch(1, 0.5, 0.4), epoch(2, 0.3, 0.35)])
     assert [r["epoch"] for r in rows] == [1, 2] and rows[1]["val_loss"] == 0.35
     assert rows[0]["run"] == "Run 1" and rows[0]["learning_rate"] == 0.01 and rows[0]["status"] == "finished"
+
+
+def test_epoch_rows_keep_measurements_but_not_lists():
+    e = epoch(1, 0.5, 0.4)
+    e.extra.update(b_simple=12.5, watched=[7, 2, 1])
+    (row,) = epoch_rows("Run 1", TrainConfig(device="cpu"), "finished", [e])
+    assert row["b_simple"] == 12.5 and "watched" not in row
+

@@ -163,7 +163,7 @@ def test_gradient_noise_recorded_each_epoch_is_plotted_beside_the_loss():
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
     epochs = at.session_state["runs"][-1].job.state.snapshot().epochs
-    assert [sorted(e.extra) for e in epochs] == [["b_simple", "grad_norm_sq", "trace_sigma"]] * 2
+    assert [sorted(e.extra) for e in epochs] == [["b_simple", "grad_norm_sq", "trace_sigma", "watched"]] * 2
     assert all(e.extra["trace_sigma"] > 0 for e in epochs)
     assert len(charts(at)) == 3  # loss, accuracy, gradient noise
     assert "Gradient noise per epoch" in " ".join(m.value for m in at.markdown)
@@ -219,4 +219,21 @@ def test_training_is_the_solid_line_and_validation_the_dashed_one_in_both_langua
                     train: (1, 0), val: (6, 4)}  # solid, dashed
                 assert dash["legend"]["symbolType"] == "stroke"  # the legend draws the line styles
             assert train in chart_text(chart) and val in chart_text(chart)
+
+
+def test_the_newest_run_reads_the_same_validation_digits_after_every_epoch():
+    at = open_lab(epochs="2", train_subset="1000", batch_size="128")
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    epochs = at.session_state["runs"][-1].job.state.snapshot().epochs
+    assert [len(e.extra["watched"]) for e in epochs] == [20, 20]
+    (watch,) = [img for img in at.get("image")]
+    answers = [int(img.caption) for img in watch.proto.imgs]
+    assert answers == epochs[-1].extra["watched"]  # the last epoch's answers, one under each digit
+    from core import data as D
+
+    truth = D.load_splits(download=False).val.labels[:20].tolist()
+    right = sum(a == t for a, t in zip(answers, truth))
+    caption = next(c.value for c in at.caption if c.value.startswith("Run 1 after epoch 2"))
+    assert f"It reads {right} of 20 right." in caption
 

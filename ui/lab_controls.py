@@ -9,7 +9,8 @@ import streamlit as st
 from core import data as D
 from core.device import available_devices
 from core.presets import PRESETS, preset_config
-from core.train import LOADERS, OPTIMIZERS, TrainConfig
+from core.confusion import make_watch_hook
+from core.train import LOADERS, OPTIMIZERS, TrainConfig, combine_hooks
 from core.models import MODEL_NAMES
 from ui.session import tr
 
@@ -109,10 +110,12 @@ def presets() -> None:
 NOISE_SAMPLES = 2000  # training samples the per-epoch gradient-noise measurement uses
 
 
-def noise_hook(splits):
-    """With "record gradient noise" on: an epoch hook measuring tr(Σ), ‖G‖² and B_simple each epoch."""
+def epoch_hook(splits):
+    """What a run records after each epoch: the watched validation digits' answers, and with
+    "record gradient noise" on, tr(Σ), ‖G‖² and B_simple."""
+    watch = make_watch_hook(D.to_tensors(splits.val))
     if not st.session_state.record_noise:
-        return None
+        return watch
     from core.noise import make_epoch_hook
 
-    return make_epoch_hook(D.to_tensors(splits.train, limit=NOISE_SAMPLES))
+    return combine_hooks(watch, make_epoch_hook(D.to_tensors(splits.train, limit=NOISE_SAMPLES)))

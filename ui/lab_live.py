@@ -2,10 +2,12 @@
 import streamlit as st
 
 from core.history import legend_labels
+from core.jobs import Snapshot
 from ui import runs
-from ui.lab_history import shown_numbers
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
-from ui.session import lang, tr
+from ui.lab_history import shown_numbers
+from ui.pictures import framed
+from ui.session import dataset, lang, tr
 
 POLL_SECONDS = 0.5  # while a run trains: the loss curve grows twice a second
 QUEUED_POLL_SECONDS = 2.0  # while this session's run only waits for a free slot
@@ -33,8 +35,10 @@ def _draw(watching: list[int], training: bool) -> None:
     if not training and any(r.job.state.status == "running" for r in runs.active()):
         st.rerun(scope="app")  # a queued run started: poll at the training pace
     history = runs.history()
-    if history:
-        _status(history[-1])
+    newest = history[-1] if history else None
+    newest_snap = newest.job.state.snapshot() if newest else None
+    if newest:
+        _status(newest, newest_snap)
     else:
         st.info(tr("lab.no_runs"))
     shown = overlay_runs()
@@ -47,17 +51,19 @@ def _draw(watching: list[int], training: bool) -> None:
     if any(c.snap.epochs for c in curves):
         st.markdown(f"**{tr('lab.accuracy_title')}**")
         st.vega_lite_chart(spec=accuracy_spec(curves, lang()), width="stretch")
-    noise_rows = [dict(run=c.label, epoch=e.epoch, **e.extra) for c in curves for e in c.snap.epochs if e.extra]
+    noise_rows = [dict(run=c.label, epoch=e.epoch, **e.extra) for c in curves for e in c.snap.epochs
+                  if "b_simple" in e.extra]  # recorded only when the learner asked for it
     if noise_rows:
         from ui.noise_charts import noise_over_epochs_chart
 
         st.markdown(f"**{tr('lab.noise_title')}**")
         st.altair_chart(noise_over_epochs_chart(noise_rows), width="stretch")
+    if newest:
+        _watched(newest, newest_snap)
 
 
-def _status(run: runs.SessionRun) -> None:
+def _status(run: runs.SessionRun, snap: Snapshot) -> None:
     """What the newest run is doing: queued, a progress bar, or how it ended."""
-    snap = run.job.state.snapshot()
     if snap.status == "queued":
         st.warning(tr("lab.queued", run=run.name, position=snap.queue_position))
     elif snap.status == "running":
@@ -74,3 +80,19 @@ def _status(run: runs.SessionRun) -> None:
         acc = f"{100 * last.val_acc:.1f}" if last else "–"
         st.success(tr(f"lab.ended_{snap.status}", run=run.name, epochs=snap.epoch, acc=acc,
                       seconds=f"{snap.elapsed:.1f}"))
+
+
+def _watched(run: runs.SessionRun, snap: Snapshot) -> None:
+    """The newest run reading the same validation digits after each epoch, as in ConvNetJS's demo:
+    its answer under each digit, a green frame when right, a red one when wrong."""
+    last = next((e for e in reversed(snap.epochs) if "watched" in e.extra), None)
+    if last is None:
+        return
+    answers = last.extra["watched"]
+    val = dataset().val
+    right = [answer == int(truth) for answer, truth in zip(answers, val.labels)]
+    st.markdown(f"**{tr('lab.watch_title')}**")
+    st.image([framed(digit.numpy(), ok) for digit, ok in zip(val.images, right)], width=44,
+             caption=[str(answer) for answer in answers])
+    st.caption(tr("lab.watch_caption", run=run.name, epoch=last.epoch, right=sum(right), n=len(right)))
+

@@ -3,11 +3,20 @@ import numpy as np
 import torch
 
 RED, BLUE = np.array([0.9, 0.1, 0.1]), np.array([0.15, 0.35, 1.0])  # positive, negative
+RIGHT, WRONG = np.array([0.17, 0.63, 0.17]), np.array([0.84, 0.15, 0.16])  # a frame: read right / wrong
 
 
 def enlarge(picture: np.ndarray, cell: int = 10) -> np.ndarray:
     """(H, W[, 3]) → (H·cell, W·cell[, 3]): every pixel a cell×cell square, crisp on screen."""
     return picture.repeat(cell, 0).repeat(cell, 1)
+
+
+def framed(digit: np.ndarray, right: bool, border: int = 3) -> np.ndarray:
+    """A (28, 28) uint8 digit in grey inside a green (right) or red (wrong) frame: (34, 34, 3) in [0, 1]."""
+    picture = np.empty((28 + 2 * border, 28 + 2 * border, 3))
+    picture[:] = RIGHT if right else WRONG
+    picture[border:-border, border:-border] = digit[..., None] / 255
+    return picture
 
 
 def signed(values: torch.Tensor, under: np.ndarray | float, scale: float | None = None) -> np.ndarray:
