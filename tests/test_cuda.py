@@ -30,6 +30,22 @@ def test_divergence_dropout_batchnorm_and_cnn_on_gpu(splits):
     assert both.model(x).shape == (8, 10)
 
 
+def test_a_gpu_runs_results_watch_strip_and_checkpoint_work_as_on_the_cpu(splits):
+    from core import confusion as C
+    from core.checkpoint import checkpoint_bytes, read_checkpoint
+    from core.models import first_layer_activity
+
+    val = D.to_tensors(splits.val, "cuda")
+    run = train(TrainConfig(device="cuda", epochs=1, train_subset=2000), splits,
+                epoch_hook=C.make_watch_hook(val))
+    assert len(run.epochs[-1].extra["watched"]) == C.WATCHED
+    preds = C.predict_split(run.model, val)
+    assert preds.labels.device.type == "cpu" and preds.accuracy == pytest.approx(run.epochs[-1].val_acc)
+    assert first_layer_activity(run.model.eval(), val.x).device.type == "cpu"
+    model, _ = read_checkpoint(checkpoint_bytes(run.model, run.config), "gpu.pt")  # loads onto the CPU
+    assert torch.equal(model(val.x[:4].cpu()).argmax(1), run.model(val.x[:4]).argmax(1).cpu())
+
+
 # the step recorded as a CUDA graph (core/cuda_graph.py) -----------------------------------------
 
 def count_replays(monkeypatch) -> list[int]:
