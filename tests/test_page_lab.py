@@ -58,12 +58,13 @@ def test_controls_train_and_show_charts_history_and_current_model():
     at.number_input(key="seed").set_value(3)
     at.selectbox(key="train_subset").set_value(1000)
     at.radio(key="loader").set_value("dataloader")  # the textbook path
+    at.select_slider(key="weight_decay").set_value(1e-4)
     at.run()
     implied = " ".join(m.value for m in at.markdown)
     assert "**1,000** training samples ÷ batch size **128** → **8** iterations" in implied
     assert "= **16** updates in total" in implied
     code = at.code[0].value
-    assert "batch_size=128" in code and "optim.RMSprop(model.parameters(), lr=0.005)" in code
+    assert "batch_size=128" in code and "optim.RMSprop(model.parameters(), lr=0.005, weight_decay=0.0001)" in code
     assert "nn.Dropout(0.2)" in code and "range(1000)" in code and "torch.manual_seed(3)" in code
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
@@ -74,7 +75,7 @@ def test_controls_train_and_show_charts_history_and_current_model():
     assert 0 < table["Val. accuracy"][0] <= 1
     run = at.session_state["runs"][-1]
     assert run.config.optimizer == "rmsprop" and run.config.dropout == 0.2 and run.config.seed == 3
-    assert run.config.loader == "dataloader"
+    assert run.config.loader == "dataloader" and run.config.weight_decay == 1e-4
     from ui.runs import KEPT_MODEL
     assert run.job.state.result.model is not None and newest_status(at) in KEPT_MODEL
     assert at.query_params["optimizer"] == "rmsprop" and at.query_params["batch_size"] == "128"
@@ -147,8 +148,8 @@ def test_presets_and_shared_links_set_the_controls():
     assert at.select_slider(key="batch_size").value == 256 and at.selectbox(key="optimizer").value == "sgd"
     assert at.radio(key="loader").value == "dataloader"  # a preset leaves the data loading as chosen
     shared = open_lab("ja", optimizer="momentum", learning_rate="0.05", batch_size="32", dropout="0.5", epochs="7",
-                      loader="dataloader")
-    assert shared.radio(key="loader").value == "dataloader"
+                      loader="dataloader", weight_decay="0.001")
+    assert shared.radio(key="loader").value == "dataloader" and shared.select_slider(key="weight_decay").value == 1e-3
     assert shared.selectbox(key="optimizer").value == "momentum"
     assert shared.select_slider(key="learning_rate").value == 0.05
     assert shared.select_slider(key="batch_size").value == 32 and shared.slider(key="dropout").value == 0.5

@@ -1,7 +1,7 @@
 """The Training Lab's controls: widgets with stable keys, kept in the URL and across page changes.
 
 Widget keys (tests drive them): batch_size, learning_rate, dropout, optimizer, epochs, model,
-device, loader, seed, patience, train_subset, record_noise. The URL holds the same names, so
+device, loader, weight_decay, seed, patience, train_subset, record_noise. The URL holds the same names, so
 `?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment.
 """
 import streamlit as st
@@ -17,11 +17,14 @@ from ui.session import tr
 BATCH_SIZES = [2 ** k for k in range(11)]  # 1 … 1024
 LEARNING_RATES = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0]  # log scale
 SUBSETS = [0, 300, 1000, 3000]  # 0 = the whole training set
+WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
 DEFAULTS = TrainConfig()
 PARSE = {"batch_size": int, "learning_rate": float, "dropout": float, "optimizer": str, "epochs": int,
-         "model": str, "device": str, "loader": str, "seed": int, "patience": int, "train_subset": int}
+         "model": str, "device": str, "loader": str, "weight_decay": float, "seed": int, "patience": int,
+         "train_subset": int}
 ALLOWED = {"batch_size": BATCH_SIZES, "learning_rate": LEARNING_RATES, "optimizer": list(OPTIMIZERS),
-           "model": list(MODEL_NAMES), "device": available_devices(), "loader": list(LOADERS), "train_subset": SUBSETS}
+           "model": list(MODEL_NAMES), "device": available_devices(), "loader": list(LOADERS),
+           "weight_decay": WEIGHT_DECAYS, "train_subset": SUBSETS}
 RANGES = {"dropout": (0.0, 0.8), "epochs": (1, 50), "seed": (0, 9999), "patience": (0, 10)}
 SAVED = "lab_settings"  # survives while the learner is on another page (widget state does not)
 
@@ -78,6 +81,8 @@ def draw() -> None:
         st.radio(tr("lab.model"), list(models), key="model", format_func=models.get, horizontal=True)
         st.selectbox(tr("lab.device"), list(devices), key="device", format_func=devices.get)
         st.radio(tr("lab.loader"), list(loaders), key="loader", format_func=loaders.get, help=tr("lab.loader_help"))
+        st.select_slider(tr("lab.weight_decay"), WEIGHT_DECAYS, key="weight_decay", format_func=lambda v: f"{v:g}",
+                         help=tr("lab.weight_decay_help"))
         st.number_input(tr("lab.seed"), 0, 9999, step=1, key="seed", help=tr("lab.seed_help"))
         st.number_input(tr("lab.patience"), 0, 10, step=1, key="patience", help=tr("lab.patience_help"))
         st.selectbox(tr("lab.train_subset"), list(subsets), key="train_subset", format_func=subsets.get)
