@@ -6,6 +6,7 @@ from core import confusion as C
 from core import data as D
 from core import digits
 from core.models import first_layer_activity, first_layer_filters
+from core.train import init_model
 from ui.digit_views import probability_bars, saliency_picture
 from ui.pictures import enlarge, signed, tile
 from ui.results_charts import confusion_chart
@@ -49,7 +50,8 @@ st.header(tr("results.matrix_header"))
 st.caption(tr("results.matrix_caption"))
 st.altair_chart(confusion_chart(matrix), width="stretch")
 if top:
-    st.caption(tr("results.top", pairs=tr("results.list_separator").join(tr("results.pair_times", true=t, predicted=p, n=n) for t, p, n in top)))
+    pairs = [tr("results.pair_times", true=t, predicted=p, n=n) for t, p, n in top]
+    st.caption(tr("results.top", pairs=tr("results.list_separator").join(pairs)))
 
 st.header(tr("results.gallery_header"))
 st.caption(tr("results.gallery_caption"))
@@ -81,11 +83,16 @@ else:
                     p_predicted=f"{probs[answer]:.1%}"))
 
 st.header(tr("results.filters_header"))
-filters = first_layer_filters(in_use.model)  # (128, 28, 28) for the MLP, (16, 3, 3) for the CNN
+stages = {k: tr(f"results.stage_{k}") for k in ("trained", "initial")}
+stage = st.radio(tr("results.stage"), list(stages), format_func=stages.get, horizontal=True, key="filters_stage")
+model = in_use.model if stage == "trained" else per_model("initial", lambda: init_model(in_use.config, device))
+filters = first_layer_filters(model)  # (128, 28, 28) for the MLP, (16, 3, 3) for the CNN
 st.caption(tr(f"results.filters_caption_{in_use.config.model}", n=len(filters)))
-dead = per_model("dead", lambda: int((first_layer_activity(digits.for_inference(in_use.model), val.x) == 0).sum()))
-st.caption(tr(f"results.dead_units_{in_use.config.model}", dead=dead, n=len(filters)))
-scale = filters.abs().flatten().quantile(0.99).item()  # one colour scale for all: a pale unit barely learned
+dead = per_model(f"dead_{stage}", lambda: int((first_layer_activity(digits.for_inference(model), val.x) == 0).sum()))
+dead_key = f"results.dead_units_{in_use.config.model}" if stage == "trained" else "results.dead_units_initial"
+st.caption(tr(dead_key, dead=dead, n=len(filters)))
+# one colour scale, the trained weights', for every unit and both stages: a pale unit has small weights
+scale = first_layer_filters(in_use.model).abs().flatten().quantile(0.99).item()
 pictures = [signed(f, under=1.0, scale=scale) for f in filters]  # on white: red = positive, blue = negative
 st.image(enlarge(tile(pictures, columns=16), cell=3 if in_use.config.model == "mlp" else 12), clamp=True)
 

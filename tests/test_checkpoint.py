@@ -48,7 +48,8 @@ def test_foreign_files_are_refused_in_the_learners_language(trained):
     with pytest.raises(CheckpointError) as exc:
         read_checkpoint(plain.getvalue(), "weights.pt")
     assert exc.value.key == "checkpoint_foreign"
-    assert t(f"errors.{exc.value.key}", "ja", **exc.value.params) == "weights.pt は Training Loop Lab で保存されたモデルではありません。"
+    in_japanese = t(f"errors.{exc.value.key}", "ja", **exc.value.params)
+    assert in_japanese == "weights.pt は Training Loop Lab で保存されたモデルではありません。"
     odd = io.BytesIO()  # the right format, a config no model of this app has
     torch.save({"format": "training-loop-lab/1", "config": '{"model": "mlp", "dropout": 5.0}',
                 "state_dict": trained.model.state_dict()}, odd)

@@ -61,6 +61,21 @@ def test_filters_narrow_the_gallery_to_one_kind_of_mistake():
     assert "No mistakes" in at.success[0].value
 
 
+def test_units_die_during_training_the_same_models_initial_weights_show_it():
+    import re
+
+    at = open_page(PAGE, "en")
+
+    def dead() -> int:
+        caption = next(c.value for c in at.caption if "never fire" in c.value)
+        return int(re.search(r"(\d+) of (the 128 units|these 128)", caption).group(1))
+
+    trained_dead, trained_picture = dead(), at.get("image")[-1].proto.imgs[0].url
+    at.radio(key="filters_stage").set_value("initial").run()
+    assert dead() < 5 < trained_dead  # before training almost every unit fires on some digit
+    assert at.get("image")[-1].proto.imgs[0].url != trained_picture
+
+
 def test_a_closer_look_at_one_mistake_shows_the_models_probabilities():
     at = open_page(PAGE, "en")
     assert at.selectbox(key="closer_None_None").options == gallery_captions(at)  # the gallery's mistakes, in order
