@@ -43,8 +43,7 @@ acc.metric(tr("results.val_accuracy"), f"{preds.accuracy:.1%}")
 errors.metric(tr("results.mistakes"), f"{wrong:,} / {len(preds.labels):,}")
 if top:
     confused.metric(tr("results.most_confused"), tr("results.pair", true=top[0][0], predicted=top[0][1]),
-                    tr("results.times", n=top[0][2]), delta_color="off",
-                    delta_arrow="off")
+                    tr("results.times", n=top[0][2]), delta_color="off", delta_arrow="off")
 
 st.header(tr("results.matrix_header"))
 st.caption(tr("results.matrix_caption"))
@@ -55,13 +54,11 @@ if top:
 
 st.header(tr("results.gallery_header"))
 st.caption(tr("results.gallery_caption"))
-digit_choices = [ANY, *range(10)]
-any_digit = tr("results.any_digit")
+digit_names = {ANY: tr("results.any_digit"), **{d: str(d) for d in range(10)}}
 left, right = st.columns(2)
-true_digit = left.selectbox(tr("results.filter_true"), digit_choices, key="filter_true",
-                            format_func=lambda d: any_digit if d is ANY else str(d))
-predicted = right.selectbox(tr("results.filter_predicted"), digit_choices, key="filter_predicted",
-                            format_func=lambda d: any_digit if d is ANY else str(d))
+true_digit = left.selectbox(tr("results.filter_true"), list(digit_names), key="filter_true", format_func=digit_names.get)
+predicted = right.selectbox(tr("results.filter_predicted"), list(digit_names), key="filter_predicted",
+                            format_func=digit_names.get)
 shown = C.mistakes(preds, true_digit, predicted)
 if len(shown) == 0:
     st.success(tr("results.no_mistakes"))
@@ -103,5 +100,5 @@ if st.button(tr("results.test_button"), key="test_score", icon=":material/flag:"
 if "test" in st.session_state.results:  # shown until the model changes
     test = st.session_state.results["test"]
     st.metric(tr("results.test_accuracy"), f"{test.accuracy:.1%}",
-              tr("results.test_vs_val", d=f"{100 * (test.accuracy - preds.accuracy):+.1f}"), delta_color="off",
-              delta_arrow="off")
+              tr("results.test_vs_val", d=f"{100 * (test.accuracy - preds.accuracy):+.1f}"),
+              delta_color="off", delta_arrow="off")

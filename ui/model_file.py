@@ -9,12 +9,12 @@ from core.train import evaluate, split_batches
 from ui.session import ModelInUse, current_model, current_run, dataset, tr
 
 
-def _load(uploaded) -> str | None:
-    """Make an uploaded checkpoint this session's model; the reason in words when it is refused."""
+def _load(uploaded) -> CheckpointError | None:
+    """Make an uploaded checkpoint this session's model; the error when it is refused."""
     try:
         model, config = read_checkpoint(uploaded.getvalue(), uploaded.name)
     except CheckpointError as exc:
-        return tr(f"errors.{exc.key}", **exc.params)
+        return exc
     val_acc = evaluate(model, split_batches(D.to_tensors(dataset().val)))[1]
     run = current_run()
     st.session_state.loaded_model = {"in_use": ModelInUse(model, config, val_acc, "loaded", uploaded.name),
@@ -29,11 +29,11 @@ def model_file_panel() -> None:
                                     help=tr("common.load_model_help"))
         if uploaded is None:
             st.session_state.pop("load_result", None)
-        elif st.session_state.get("load_result", (None,))[0] != uploaded.file_id:  # each file is read once
-            st.session_state.load_result = (uploaded.file_id, _load(uploaded))
-        error = st.session_state.get("load_result", (None, None))[1]
-        if error:
-            st.error(error)
+        elif st.session_state.get("load_result", {}).get("file") != uploaded.file_id:  # each file is read once
+            st.session_state.load_result = {"file": uploaded.file_id, "error": _load(uploaded)}
+        error = st.session_state.get("load_result", {}).get("error")
+        if error:  # worded now: the learner may have switched language since
+            st.error(tr(f"errors.{error.key}", **error.params))
         in_use = current_model()
         save.download_button(tr("common.save_model"), data=lambda: checkpoint_bytes(in_use.model, in_use.config),
                              file_name=f"training-loop-lab-{in_use.config.model}.pt", mime="application/octet-stream",
