@@ -29,8 +29,9 @@ n_train = len(splits.train)
 sample_options = [n for n in SAMPLE_CHOICES if n < n_train] + [n_train]
 default_n = n_train if in_use.config.model == "mlp" else min(CNN_SAMPLES, n_train)
 left, middle, right = st.columns(3)
+# one slider per model kind: a CNN that comes in after an MLP starts at its own quick default
 n = left.select_slider(tr("noise.samples_label"), sample_options, value=default_n, format_func=fmt_int,
-                       key="noise_samples", help=tr("noise.samples_help"))
+                       key=f"noise_samples_{in_use.config.model}", help=tr("noise.samples_help"))
 draws = middle.select_slider(tr("noise.draws_label"), DRAW_CHOICES, value=noise.DEFAULT_DRAWS, key="noise_draws",
                              help=tr("noise.draws_help"))
 seed = right.number_input(tr("noise.seed_label"), min_value=0, max_value=10_000, value=0, step=1, key="noise_seed")

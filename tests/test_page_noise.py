@@ -60,7 +60,7 @@ def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
     job = finished_job(TrainConfig(epochs=2, train_subset=500, device="cpu"), splits, owner="noise-test",
                        epoch_hook=hook)
     assert job.state.snapshot().status == "finished"
-    at = open_page(PAGE, "en", runs=[SessionRun(1, job)], noise_samples=2000)
+    at = open_page(PAGE, "en", runs=[SessionRun(1, job)], noise_samples_mlp=2000)
     assert "your latest run" in at.caption[0].value and "2,000 training samples" in at.caption[1].value
     epochs_chart = charts(at)[4]
     assert [row["epoch"] for row in plotted(epochs_chart)] == [1, 2]
@@ -77,3 +77,17 @@ def test_the_training_labs_noise_chart_has_one_panel_per_quantity_and_one_line_p
     assert all(panel["encoding"]["color"]["field"] == "run" for panel in spec["hconcat"])
     single = noise_over_epochs_chart([{k: v for k, v in r.items() if k != "run"} for r in rows[:3]], "en").to_dict()
     assert "field" not in single["hconcat"][0]["encoding"]["color"]  # one run: one plain line
+
+
+def test_a_cnn_loaded_after_an_mlp_is_measured_on_its_own_quick_default():
+    from core.models import CNN
+    from ui.session import ModelInUse
+
+    at = open_page(PAGE, "en")
+    assert at.select_slider(key="noise_samples_mlp").value == 8000
+    cnn = ModelInUse(CNN().eval(), TrainConfig(model="cnn", device="cpu"), 0.1, "loaded", "cnn.pt")
+    at.session_state["loaded_model"] = {"in_use": cnn, "over": None}
+    at.run()
+    assert not at.exception and at.select_slider(key="noise_samples_cnn").value == 1000
+    assert "1,000 training samples" in " ".join(c.value for c in at.caption)
+
