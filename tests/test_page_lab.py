@@ -238,3 +238,25 @@ def test_the_newest_run_reads_the_same_validation_digits_after_every_epoch():
     caption = next(c.value for c in at.caption if c.value.startswith("Run 1 after epoch 2"))
     assert f"It reads {right} of 20 right." in caption
 
+
+
+def test_an_earlier_runs_model_can_be_picked_until_the_next_run_ends():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/lab.py").run()
+    for lr in (0.001, 0.01):
+        at.select_slider(key="learning_rate").set_value(lr)
+        at.slider(key="epochs").set_value(1)
+        at.selectbox(key="train_subset").set_value(300)
+        at.button(key="train").click().run()
+        run_until(at, lambda a: newest_status(a) == "finished")
+    assert at.selectbox(key="use_model").value == 2 and at.selectbox(key="use_model").options == ["Run 1", "Run 2"]
+    at.selectbox(key="use_model").set_value(1).run()
+    assert at.selectbox(key="use_model").value == 1
+    at.switch_page("pages/results.py").run()
+    assert not at.exception and at.caption[0].value.startswith("Model in use: Run 1 of this session")
+    at.switch_page("pages/lab.py").run()
+    at.button(key="train").click().run()  # a third run: it takes over when it ends
+    run_until(at, lambda a: newest_status(a) == "finished")
+    assert at.selectbox(key="use_model").value == 3

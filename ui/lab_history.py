@@ -63,6 +63,7 @@ def history_section() -> None:
                                 tr("lab.col_best_acc"): st.column_config.NumberColumn(format="percent"),
                                 tr("lab.col_train_loss"): st.column_config.NumberColumn(format="%.4f"),
                                 tr("lab.col_val_loss"): st.column_config.NumberColumn(format="%.4f")})
+    model_picker()
     delete_col, clear_col, csv_col = st.columns(3)
     if delete_col.button(tr("lab.delete"), key="delete_runs", disabled=not st.session_state.overlay):
         runs.delete(st.session_state.overlay)
@@ -73,3 +74,16 @@ def history_section() -> None:
     rows = [row for r, snap in snaps for row in epoch_rows(r.name, r.config, snap.status, snap.epochs)]
     csv_col.download_button(tr("lab.download_csv"), pd.DataFrame(rows).to_csv(index=False), "training-runs.csv",
                             "text/csv", key="download_csv", disabled=not rows)
+
+
+def model_picker() -> None:
+    """Which run's model the other pages use: the newest by default, any kept run on request (after
+    a preset's two runs a learner can look at each one's mistakes)."""
+    kept = runs.kept()
+    if not kept:
+        return
+    names = {r.number: r.name for r in kept}  # a dict, not a lambda: AppTest formats between runs too
+    st.session_state["use_model"] = runs.model_run().number  # the widget shows the run in use
+    st.selectbox(tr("lab.use_model"), list(names), format_func=names.get, key="use_model",
+                 on_change=lambda: runs.pick(st.session_state.use_model), help=tr("lab.use_model_help"))
+

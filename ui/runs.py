@@ -72,9 +72,24 @@ def delete(numbers: list[int]) -> None:
         history().remove(run)
 
 
-def latest_with_model() -> SessionRun | None:
-    """The most recent run that ended with a usable model (finished, stopped or early-stopped)."""
-    for run in reversed(history()):
-        if run.job.state.result is not None and run.job.state.status in KEPT_MODEL:
-            return run
-    return None
+def kept() -> list[SessionRun]:
+    """Runs that ended with a usable model (finished, stopped or early-stopped), oldest first."""
+    return [r for r in history() if r.job.state.result is not None and r.job.state.status in KEPT_MODEL]
+
+
+def model_run() -> SessionRun | None:
+    """The run whose model the other pages use: the one the learner picked in the history, until a
+    newer run ends with a model; else the newest such run; None before any."""
+    runs = kept()
+    if not runs:
+        return None
+    picked, newest_then = st.session_state.get("picked_run", (None, None))
+    if newest_then == runs[-1].number:
+        return next((r for r in runs if r.number == picked), runs[-1])
+    return runs[-1]
+
+
+def pick(number: int) -> None:
+    """Use run `number`'s model on the other pages; an explicit choice also puts a loaded file aside."""
+    st.session_state.picked_run = (number, kept()[-1].number)
+    st.session_state.pop("loaded_model", None)

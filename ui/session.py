@@ -58,21 +58,24 @@ class ModelInUse:
     val_acc: float
     origin: str  # "run" (this session's latest run), "taught" (a copy taught on the Draw page), "loaded"
     # (a file the learner loaded) or "default"
-    name: str = ""  # the file a loaded model came from
+    name: str = ""  # the run ("Run 2") or the file ("mine.pt") it came from
 
 
 def current_model() -> ModelInUse:
     """The model the drawing, noise and graph pages use: a copy the learner taught and kept on the
     Draw page, as long as it grew from the model that would be in use otherwise; else a model file
-    the learner loaded after this session's latest run; else that run; else the default model.
-    (A newer run replaces a loaded model and a taught copy.)"""
-    run = current_run()
+    the learner loaded after the run in use ended; else that run (the newest, or the one picked in
+    the Lab's history); else the default model. (A newer run replaces all of them.)"""
+    from ui.runs import model_run
+
+    session_run = model_run()
+    run = session_run.job.state.result if session_run else None
     loaded = st.session_state.get("loaded_model")
     if loaded is not None and loaded["over"] is (run.model if run else None):
         base = loaded["in_use"]
     elif run is not None:
         val_acc = run.epochs[-1].val_acc if run.epochs else float("nan")
-        base = ModelInUse(run.model, run.config, val_acc, "run")
+        base = ModelInUse(run.model, run.config, val_acc, "run", session_run.name)
     else:
         default = default_model()
         base = ModelInUse(default.model, default.config, default.val_acc, "default")
@@ -81,7 +84,7 @@ def current_model() -> ModelInUse:
 
 
 def model_caption(m: ModelInUse) -> str:
-    """"Model in use: this session's latest run — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
+    """"Model in use: Run 2 of this session — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
     c = m.config
     return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
               batch=c.batch_size, epochs=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}",
@@ -89,9 +92,8 @@ def model_caption(m: ModelInUse) -> str:
 
 
 def current_run():
-    """The RunResult whose model the drawing, noise and graph pages use: this session's latest
-    finished (or stopped) run, or None before any."""
-    from ui.runs import latest_with_model
+    """The RunResult whose model the other pages use (see current_model), or None before any."""
+    from ui.runs import model_run
 
-    run = latest_with_model()
+    run = model_run()
     return run.job.state.result if run else None
