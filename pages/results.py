@@ -38,9 +38,13 @@ preds = per_model("val", lambda: C.predict_split(in_use.model, val))
 matrix = C.confusion_matrix(preds)
 wrong = int((preds.predicted != preds.labels).sum())
 top = C.top_confusions(matrix, k=3)
-acc, errors, confused = st.columns(3)
+per_digit = C.per_class_accuracy(matrix).nan_to_num(nan=1.0)  # (10,) a digit with no samples is no hard one
+hardest = int(per_digit.argmin())
+acc, errors, confused, hard = st.columns(4)
 acc.metric(tr("results.val_accuracy"), f"{preds.accuracy:.1%}")
 errors.metric(tr("results.mistakes"), f"{wrong:,} / {len(preds.labels):,}")
+hard.metric(tr("results.hardest"), str(hardest), tr("results.read_right", p=f"{per_digit[hardest]:.1%}"),
+            delta_color="off", delta_arrow="off")
 if top:
     confused.metric(tr("results.most_confused"), tr("results.pair", true=top[0][0], predicted=top[0][1]),
                     tr("results.times", n=top[0][2]), delta_color="off", delta_arrow="off")

@@ -36,6 +36,9 @@ def test_the_default_model_read_on_the_validation_set(lang, val_label, mistakes_
     shown = metrics(at)
     assert shown[val_label] == f"{right / 1000:.1%}"
     assert shown[mistakes_label] == f"{1000 - right:,} / 1,000"
+    per_digit = {d: sum(c["count"] for c in cells if c["true"] == d and c["right"]) /
+                 sum(c["count"] for c in cells if c["true"] == d) for d in range(10)}
+    assert list(shown.values())[3] == str(min(per_digit, key=per_digit.get))  # the hardest digit
     assert len(at.get("image")) == 3  # the gallery, one mistake's saliency, the first layer's weights
     assert test_label not in shown  # the test set stays unscored until asked
     assert at.button(key="test_score").proto.label == test_button
