@@ -21,11 +21,14 @@ class MLP(nn.Module):
         self.fc3 = nn.Linear(64, 10)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
+    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The hidden layers' ReLU outputs, (N, 128) and (N, 64): what the network computes inside."""
+        h1 = torch.relu(self.bn1(self.fc1(x.view(-1, 28 * 28))))  # (N, 1, 28, 28) → (N, 784) → (N, 128)
+        h2 = torch.relu(self.bn2(self.fc2(self.dropout(h1))))
+        return [h1, h2]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.view(-1, 28 * 28)  # (N, 1, 28, 28) → (N, 784)
-        x = self.dropout(torch.relu(self.bn1(self.fc1(x))))
-        x = self.dropout(torch.relu(self.bn2(self.fc2(x))))
-        return self.fc3(x)  # (N, 10) logits; the loss applies softmax
+        return self.fc3(self.dropout(self.hidden(x)[-1]))  # (N, 10) logits; the loss applies softmax
 
 
 class CNN(nn.Module):
@@ -41,10 +44,14 @@ class CNN(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(32 * 7 * 7, 10)
 
+    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The conv blocks' ReLU feature maps before pooling, (N, 16, 28, 28) and (N, 32, 14, 14)."""
+        h1 = torch.relu(self.bn1(self.conv1(x)))
+        h2 = torch.relu(self.bn2(self.conv2(self.pool(h1))))
+        return [h1, h2]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(torch.relu(self.bn1(self.conv1(x))))  # (N, 16, 14, 14)
-        x = self.pool(torch.relu(self.bn2(self.conv2(x))))  # (N, 32, 7, 7)
-        return self.fc(self.dropout(x.flatten(1)))  # (N, 10)
+        return self.fc(self.dropout(self.pool(self.hidden(x)[-1]).flatten(1)))  # (N, 32, 7, 7) → (N, 10)
 
 
 def build_model(name: str = "mlp", dropout: float = 0.0, batchnorm: bool = False) -> nn.Module:
@@ -74,11 +81,7 @@ def first_layer_activity(model: nn.Module, x: torch.Tensor, batch_size: int = 10
     Pass a model in evaluation mode. In batches: a CNN's (N, 16, 28, 28) maps would be large."""
     fired = 0
     for chunk in x.split(batch_size):
-        if isinstance(model, MLP):
-            h = torch.relu(model.bn1(model.fc1(chunk.view(-1, 28 * 28))))  # (n, 128)
-            fired = fired + (h > 0).sum(dim=0)
-        else:
-            h = torch.relu(model.bn1(model.conv1(chunk)))  # (n, 16, 28, 28)
-            fired = fired + (h > 0).sum(dim=(0, 2, 3))
+        h = model.hidden(chunk)[0]  # MLP (n, 128); CNN (n, 16, 28, 28)
+        fired = fired + (h > 0).sum(dim=[d for d in range(h.dim()) if d != 1])
     positions = 1 if isinstance(model, MLP) else 28 * 28
     return (fired / (len(x) * positions)).float().cpu()

@@ -7,7 +7,7 @@ from core import data as D
 from core import digits
 from core.i18n import fmt_int
 from core.train import OPTIMIZERS, evaluate, split_batches
-from ui.digit_views import probability_bars, saliency_picture
+from ui.digit_views import activation_picture, probability_bars, saliency_picture
 from ui.pictures import enlarge
 from ui.session import ModelInUse, current_model, dataset, model_caption, tr
 
@@ -75,6 +75,13 @@ sees.caption(tr("draw.sees_caption"))
 sees.image(enlarge(digit.numpy()))
 why.caption(tr("draw.saliency_caption", digit=top))
 why.image(enlarge(saliency_picture(digit, digits.saliency(in_use.model, x))), clamp=True)
+
+st.header(tr("draw.inside_header"))
+st.caption(tr(f"draw.inside_caption_{in_use.config.model}"))
+for column, layer, h in zip(st.columns(2, gap="large"), (1, 2), digits.activations(in_use.model, x)):
+    cell = 20 if h.dim() == 1 else 4  # a unit is a 20-pixel square; a feature map keeps its pixels
+    column.image(enlarge(activation_picture(h), cell=cell), clamp=True)
+    column.caption(tr("draw.layer_active", layer=layer, active=fmt_int(int((h > 0).sum())), n=fmt_int(h.numel())))
 
 st.header(tr("draw.teach_header"))
 st.write(tr("draw.teach_intro"))

@@ -66,8 +66,32 @@ def test_a_drawing_gets_the_models_prediction_the_28x28_view_and_the_saliency(la
     assert prediction(at, lang) == "0" == str(int(probs.argmax()))
     assert t("draw.confidence", lang, p=f"{probs.max():.1%}") in [c.value for c in at.caption]
     assert len(at.get("vega_lite_chart")) == 1  # the ten probabilities
-    assert len(at.get("image")) == 2  # what the model sees, and the saliency over it
+    assert len(at.get("image")) == 4  # what the model sees, the saliency over it, the two hidden layers
     assert t("draw.saliency_caption", lang, digit=0) in [c.value for c in at.caption]
+
+
+def test_the_hidden_layers_show_what_the_model_computes_inside(drawn, splits):
+    rgba, _ = drawn
+    at = page("en", rgba)
+    model = default_model(splits).model
+    x = digits.model_input(digits.to_mnist(rgba))
+    with torch.no_grad():
+        h1, h2 = model.hidden(x)
+    assert torch.equal(model.fc3(h2), model(x))  # the second hidden layer is what the output reads
+    captions = [c.value for c in at.caption]
+    assert f"Hidden layer 1: {int((h1 > 0).sum())} of 128 values are above 0." in captions
+    assert f"Hidden layer 2: {int((h2 > 0).sum())} of 64 values are above 0." in captions
+
+
+def test_hidden_layers_are_laid_out_as_grids_of_units_or_feature_maps():
+    from ui.digit_views import activation_picture
+
+    assert activation_picture(torch.rand(128)).shape == (8, 16, 3)  # 8 rows of 16 units
+    assert activation_picture(torch.rand(64)).shape == (8, 8, 3)
+    maps = activation_picture(torch.rand(16, 28, 28))  # 16 feature maps, 8 to a row, 1-pixel gaps
+    assert maps.shape == (2 * 29 - 1, 8 * 29 - 1, 3)
+    off = activation_picture(torch.tensor([0.0, 2.0, 1.0, 0.0] * 16))
+    assert off.max() == 1 and (off[0, 0] == 0).all()  # black where the ReLU cut the value to 0
 
 
 def test_teaching_one_step_shows_before_and_after_and_can_be_kept_or_discarded(drawn):
