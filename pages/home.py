@@ -32,6 +32,11 @@ right.metric(tr("common.device_label"), device_summary())
 if splits.source == "bundled":
     st.info(tr("home.bundled_note", n=fmt_int(len(splits.files.train_labels))))
 
+with st.expander(tr("home.lesson_title"), icon=":material/school:"):
+    pages = {name: tr(f"{name}.nav") for name in ("data", "lab", "graph", "results", "draw", "noise")}
+    st.markdown(tr("home.lesson_steps", **pages, preset_lr=tr("lab.preset_learning_rate"),
+                   preset_overfit=tr("lab.preset_overfitting"), use_model=tr("lab.use_model")))
+
 st.subheader(tr("home.pages"))
 for path, title, icon, help_key in PAGES[1:]:
     st.page_link(path, label=tr(title), icon=icon, help=tr(help_key))

@@ -13,3 +13,18 @@ def test_home_shows_the_loop_the_data_and_the_device_in_both_languages():
         assert source in text and "8,000" in text and device in text
         assert len(at.get("graphviz_chart")) == 1
         assert "⑧" in at.get("graphviz_chart")[0].proto.spec
+
+
+def test_the_lesson_plan_names_the_real_pages_presets_and_controls():
+    from core.i18n import t
+
+    for lang in ("en", "ja"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.session_state["lang"] = lang
+        at.run()
+        plan = next(m.value for m in at.markdown if "(5" in m.value or "（5" in m.value)
+        for key in ("data.nav", "lab.nav", "graph.nav", "results.nav", "draw.nav", "noise.nav",
+                    "lab.preset_learning_rate", "lab.preset_overfitting", "lab.use_model"):
+            assert t(key, lang) in plan, (lang, key)
+        assert "{" not in plan
+
