@@ -15,12 +15,14 @@ tensor on the training device and cuts minibatches from a fresh `randperm` each 
 textbook path is the lesson's `datasets.MNIST` + `transforms` + `DataLoader(shuffle=True)`.
 """
 import gzip
+import hashlib
 import math
 import os
 import socket
 import threading
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,16 @@ class MnistFiles:
     train_labels: np.ndarray
     test_images: np.ndarray | None  # None when the source has no separate test file
     test_labels: np.ndarray | None
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """12 hex digits that change with any image or label. Cache files are named by it, so two
+        sources of one size (MNIST and Fashion-MNIST, or replaced files) never share one."""
+        digest = hashlib.sha1()
+        for array in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            if array is not None:
+                digest.update(np.ascontiguousarray(array).data.cast("B"))
+        return digest.hexdigest()[:12]
 
 
 def _read_data_dir(root: Path, source: str) -> MnistFiles | None:
@@ -330,8 +342,7 @@ def cache_dir() -> Path:
 def torchvision_root(splits: MnistSplits) -> Path:
     """A folder torchvision's `datasets.MNIST` can read, holding this source's files uncompressed."""
     files = splits.files
-    tag = f"{files.source}-{len(files.train_labels)}-{0 if files.test_labels is None else len(files.test_labels)}"
-    root = cache_dir() / "torchvision" / tag
+    root = cache_dir() / "torchvision" / f"{files.source}-{files.fingerprint}"
     raw = root / "MNIST" / "raw"
     if not (raw / FILES["test_labels"]).is_file():
         raw.mkdir(parents=True, exist_ok=True)

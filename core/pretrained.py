@@ -39,7 +39,7 @@ def default_config(splits: D.MnistSplits) -> TrainConfig:
 def checkpoint_path(splits: D.MnistSplits) -> Path:
     sizes, config = splits.sizes(), default_config(splits)
     return D.cache_dir() / (f"default-{config.model}-{config.epochs}ep-{splits.source}-"
-                            f"{sizes['train']}-{sizes['val']}.pt")
+                            f"{sizes['train']}-{sizes['val']}-{splits.files.fingerprint}.pt")
 
 
 def default_model(splits: D.MnistSplits) -> DefaultModel:

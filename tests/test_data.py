@@ -44,6 +44,31 @@ def test_data_dir_in_torchvision_layout_comes_first(tmp_path, splits):
     assert np.array_equal(found.files.train_images, images)
 
 
+def _data_dir(root, images, labels):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name, array in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels),
+                        ("t10k-images-idx3-ubyte", images[:50]), ("t10k-labels-idx1-ubyte", labels[:50])):
+        D.write_idx(raw / name, array)
+    return D.load_splits(root, download=False)
+
+
+def test_two_data_dirs_of_one_size_never_share_cached_files(tmp_path, splits):
+    """MNIST and Fashion-MNIST have the same sizes: the textbook path's copy and the default
+    model must come from the data in force, not from whichever was cached first."""
+    from core.pretrained import checkpoint_path
+
+    images, labels = splits.files.train_images[:300], splits.files.train_labels[:300]
+    first = _data_dir(tmp_path / "a", images, labels)
+    second = _data_dir(tmp_path / "b", 255 - images, labels)  # same size, other pictures
+    assert first.sizes() == second.sizes()
+    for found in (first, second):
+        x, _ = D.textbook_dataset(found, found.train)[0]
+        assert torch.equal(x, D.to_tensors(found.train).x[0])
+    assert D.torchvision_root(first) != D.torchvision_root(second)
+    assert checkpoint_path(first) != checkpoint_path(second)
+
+
 def test_empty_data_dir_falls_back_to_bundled_sample_offline(tmp_path):
     assert D.load_files(tmp_path, download=False).source == "bundled"
 
