@@ -18,7 +18,9 @@ import gzip
 import hashlib
 import math
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import weakref
 from dataclasses import dataclass
@@ -343,15 +345,27 @@ def torchvision_root(splits: MnistSplits) -> Path:
     """A folder torchvision's `datasets.MNIST` can read, holding this source's files uncompressed."""
     files = splits.files
     root = cache_dir() / "torchvision" / f"{files.source}-{files.fingerprint}"
-    raw = root / "MNIST" / "raw"
-    if not (raw / FILES["test_labels"]).is_file():
-        raw.mkdir(parents=True, exist_ok=True)
-        test_images = files.test_images if files.test_images is not None else files.train_images[:0]
-        test_labels = files.test_labels if files.test_labels is not None else files.train_labels[:0]
-        for key, array in (("train_images", files.train_images), ("train_labels", files.train_labels),
-                           ("test_images", test_images), ("test_labels", test_labels)):
-            write_idx(raw / FILES[key], array)
+    if not root.is_dir():
+        _write_torchvision_copy(files, root)
     return root
+
+
+def _write_torchvision_copy(files: MnistFiles, root: Path) -> None:
+    """Write the files into a fresh folder, then rename it to `root` in one step: sessions (or
+    processes) that ask at the same time never read a copy that another one is still writing."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    test_images = files.test_images if files.test_images is not None else files.train_images[:0]
+    test_labels = files.test_labels if files.test_labels is not None else files.train_labels[:0]
+    for key, array in (("train_images", files.train_images), ("train_labels", files.train_labels),
+                       ("test_images", test_images), ("test_labels", test_labels)):
+        write_idx(raw / FILES[key], array)
+    try:
+        folder.rename(root)
+    except OSError:  # another writer was first; its copy holds the same digits
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def textbook_dataset(splits: MnistSplits, subset: Subset):

@@ -69,6 +69,23 @@ def test_two_data_dirs_of_one_size_never_share_cached_files(tmp_path, splits):
     assert checkpoint_path(first) != checkpoint_path(second)
 
 
+def test_many_sessions_asking_for_the_textbook_path_at_once_all_read_whole_files(tmp_path, monkeypatch, splits):
+    """A class choosing "DataLoader" together on a fresh server: no session reads a copy that
+    another one is still writing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("TLL_CACHE_DIR", str(tmp_path / "cache"))
+    expected = D.to_tensors(splits.val).x[-1]
+
+    def last_val_image(_):
+        dataset = D.textbook_dataset(splits, splits.val)
+        return len(dataset), dataset[len(dataset) - 1][0]
+
+    with ThreadPoolExecutor(6) as pool:
+        for n, x in pool.map(last_val_image, range(6)):
+            assert n == len(splits.val) and torch.equal(x, expected)
+
+
 def test_empty_data_dir_falls_back_to_bundled_sample_offline(tmp_path):
     assert D.load_files(tmp_path, download=False).source == "bundled"
 
