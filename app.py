@@ -8,7 +8,7 @@ from core import jobs
 from core.device import use_all_cpu_threads
 from ui.model_file import model_file_panel
 from ui.pages import PAGES
-from ui.session import dataset, device_summary, language_picker, source_summary, tr
+from ui.session import data_problem, dataset, device_summary, language_picker, source_summary, tr
 
 st.set_page_config(page_title="Training Loop Lab", page_icon="🔁", layout="wide")
 use_all_cpu_threads()  # this run's thread may have inherited one training job's share
@@ -17,6 +17,8 @@ navigation = st.navigation([st.Page(path, title=tr(title), icon=icon, default=i 
                             for i, (path, title, icon, _) in enumerate(PAGES)])
 with st.sidebar:
     st.caption(tr("common.data_label") + ": " + source_summary(dataset()))
+    if data_problem():
+        st.warning(tr("common.data_unreadable", problem=data_problem()), icon=":material/warning:")
     st.caption(tr("common.device_label") + ": " + device_summary())
     running, queued = jobs.manager().counts()
     st.caption(tr("common.server_load", running=running, queued=queued, slots=jobs.manager().max_running))

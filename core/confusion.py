@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> int:
         model, _ = load_checkpoint(args.checkpoint)
     except (OSError, CheckpointError) as exc:
         p.error(str(exc))
-    splits = D.load_splits(args.data_dir)
+    try:
+        splits = D.load_splits(args.data_dir)
+    except D.DataError as exc:
+        p.exit(1, f"error: {exc}\n")
     preds = predict_split(model, D.to_tensors(getattr(splits, args.split)))
     matrix = confusion_matrix(preds)
     print(f"{splits.describe()}\n{args.split}: accuracy {preds.accuracy:.2%}, "

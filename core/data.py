@@ -23,6 +23,7 @@ import socket
 import tempfile
 import threading
 import weakref
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -54,9 +55,12 @@ class DataError(RuntimeError):
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (MNIST's format), gzipped or not, as a uint8 array of its stated shape."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as exc:  # unreadable, not gzip, or a cut-off download
+        raise DataError(f"{path} cannot be read: {exc}") from exc
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
         raise DataError(f"{path} is not an IDX file of unsigned bytes")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
@@ -228,6 +232,16 @@ def make_splits(files: MnistFiles) -> MnistSplits:
 
 def load_splits(data_dir: str | os.PathLike | None = None, download: bool | None = None) -> MnistSplits:
     return make_splits(load_files(data_dir, download))
+
+
+def load_splits_or_bundled(data_dir: str | os.PathLike | None = None,
+                           download: bool | None = None) -> tuple[MnistSplits, DataError | None]:
+    """`load_splits`, except that a data directory that cannot be read gives the bundled sample and
+    the reason: on a class's server a broken file must not stop the lesson (the app shows why)."""
+    try:
+        return load_splits(data_dir, download), None
+    except DataError as exc:
+        return make_splits(_read_bundled()), exc
 
 
 # ③ preprocessing ------------------------------------------------------------------------------

@@ -86,6 +86,20 @@ def test_many_sessions_asking_for_the_textbook_path_at_once_all_read_whole_files
             assert n == len(splits.val) and torch.equal(x, expected)
 
 
+@pytest.mark.parametrize("content", [b"", b"not gzip at all", None])  # None: a cut-off download
+def test_a_broken_file_gets_its_name_and_what_is_wrong(tmp_path, content):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    good = gzip.compress(bytes(4) + bytes(range(256)) * 100)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(good[:len(good) // 2] if content is None else content)
+    (raw / "train-labels-idx1-ubyte.gz").write_bytes(good)
+    with pytest.raises(D.DataError, match="train-images-idx3-ubyte.gz"):
+        D.load_splits(tmp_path, download=False)
+    # the app's way: the lesson goes on with the bundled sample and says why
+    splits, problem = D.load_splits_or_bundled(tmp_path, download=False)
+    assert splits.source == "bundled" and "train-images-idx3-ubyte.gz" in str(problem)
+
+
 def test_empty_data_dir_falls_back_to_bundled_sample_offline(tmp_path):
     assert D.load_files(tmp_path, download=False).source == "bundled"
 

@@ -28,3 +28,26 @@ def test_the_lesson_plan_names_the_real_pages_presets_and_controls():
             assert t(key, lang) in plan, (lang, key)
         assert "{" not in plan
 
+
+
+def test_a_broken_data_directory_is_named_in_the_sidebar_and_the_app_runs_on_the_sample(tmp_path, monkeypatch):
+    from ui import session
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (raw / name).write_bytes(b"an interrupted copy")
+    monkeypatch.setenv("TLL_DATA_DIR", str(tmp_path))
+    session._data.clear()  # the data is loaded once per process: load it again from the broken folder
+    try:
+        for lang, words in (("en", "bundled sample"), ("ja", "同梱サンプル")):
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+            at.session_state["lang"] = lang
+            at.run()
+            assert not at.exception
+            warning = at.sidebar.warning[0].value
+            assert words in warning and "train-images-idx3-ubyte.gz" in warning
+            assert "8,000" in " ".join(c.value for c in at.sidebar.caption)
+    finally:
+        monkeypatch.undo()
+        session._data.clear()

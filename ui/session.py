@@ -30,9 +30,18 @@ def language_picker() -> str:
 
 
 @st.cache_resource(show_spinner=False)
+def _data() -> tuple[D.MnistSplits, D.DataError | None]:
+    return D.load_splits_or_bundled()
+
+
 def dataset() -> D.MnistSplits:
     """MNIST, loaded once per server process and shared read-only by every session."""
-    return D.load_splits()
+    return _data()[0]
+
+
+def data_problem() -> D.DataError | None:
+    """Why the data directory could not be read (the app then runs on the bundled sample), or None."""
+    return _data()[1]
 
 
 def source_summary(splits: D.MnistSplits) -> str:
