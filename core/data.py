@@ -16,6 +16,7 @@ textbook path is the lesson's `datasets.MNIST` + `transforms` + `DataLoader(shuf
 """
 import gzip
 import hashlib
+import logging
 import math
 import os
 import shutil
@@ -351,8 +352,23 @@ def device_epoch(data: TensorSplit, batch_size: int, generator: torch.Generator,
 # the textbook path ----------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    """Where the app keeps files it can rebuild (TLL_CACHE_DIR, default ~/.cache/training-loop-lab)."""
-    return Path(os.environ.get("TLL_CACHE_DIR") or Path.home() / ".cache" / "training-loop-lab")
+    """Where the app keeps files it can rebuild (TLL_CACHE_DIR, default ~/.cache/training-loop-lab).
+
+    When that folder cannot be written (a server account with a read-only home, a mistyped
+    path), a folder in the system's temporary directory instead: the files are then rebuilt
+    after a restart, but the app keeps working. The server log says so.
+    """
+    wanted = Path(os.environ.get("TLL_CACHE_DIR") or Path.home() / ".cache" / "training-loop-lab")
+    try:
+        wanted.mkdir(parents=True, exist_ok=True)
+        if os.access(wanted, os.W_OK):
+            return wanted
+    except OSError:
+        pass
+    fallback = Path(tempfile.gettempdir()) / f"training-loop-lab-cache-{os.getuid()}"
+    fallback.mkdir(exist_ok=True)
+    logging.getLogger(__name__).warning("cache folder %s cannot be written; using %s", wanted, fallback)
+    return fallback
 
 
 def torchvision_root(splits: MnistSplits) -> Path:

@@ -1,4 +1,5 @@
 """① data on disk → ② minibatches → ③ preprocessing, checked against the textbook path."""
+import dataclasses
 import gzip
 
 import numpy as np
@@ -98,6 +99,20 @@ def test_a_broken_file_gets_its_name_and_what_is_wrong(tmp_path, content):
     # the app's way: the lesson goes on with the bundled sample and says why
     splits, problem = D.load_splits_or_bundled(tmp_path, download=False)
     assert splits.source == "bundled" and "train-images-idx3-ubyte.gz" in str(problem)
+
+
+def test_a_cache_folder_that_cannot_be_written_does_not_stop_the_app(tmp_path, monkeypatch, splits):
+    """A mistyped TLL_CACHE_DIR or a read-only home: the default model is still trained and
+    served (from a temporary folder), and the DataLoader path still reads its copy."""
+    from core.pretrained import default_model
+
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("TLL_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    assert D.cache_dir().is_dir()
+    small = D.make_splits(dataclasses.replace(splits.files, train_images=splits.files.train_images[:500],
+                                              train_labels=splits.files.train_labels[:500]))
+    assert default_model(small).val_acc > 0.3
+    assert len(D.textbook_dataset(small, small.val)) == len(small.val)
 
 
 def test_empty_data_dir_falls_back_to_bundled_sample_offline(tmp_path):
