@@ -22,6 +22,7 @@ from typing import Callable
 import torch
 
 from core import data as D
+from core.settings import env_number
 from core.train import ConfigError, EpochEvent, RunResult, StepEvent, TrainConfig, Trainer
 
 # how a job ends: the trainer's statuses, plus a job cancelled while queued and one that crashed
@@ -133,9 +134,8 @@ class Job:
 
 
 def default_max_running() -> int:
-    if os.environ.get("TLL_MAX_JOBS"):
-        return max(1, int(os.environ["TLL_MAX_JOBS"]))
-    return 2 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
+    """TLL_MAX_JOBS, else 2 on a GPU, else one per CPU core."""
+    return env_number("TLL_MAX_JOBS", 2 if torch.cuda.is_available() else max(1, os.cpu_count() or 1), minimum=1)
 
 
 class JobManager:

@@ -1,17 +1,17 @@
 """This session's run history: every run started here, its job, settings and curves."""
-import os
 from dataclasses import dataclass
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import jobs
+from core.settings import env_number
 from core.train import TrainConfig
 from ui.session import dataset, tr
 
 KEPT_MODEL = ("finished", "stopped", "early_stopped")  # runs whose model the other pages may use
 # a closed tab's runs are cancelled after this many seconds (a dropped connection may come back)
-SESSION_GRACE = float(os.environ.get("TLL_SESSION_GRACE", "30"))
+SESSION_GRACE = env_number("TLL_SESSION_GRACE", 30.0, minimum=0, kind=float)
 
 
 @dataclass(eq=False)
