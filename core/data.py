@@ -113,12 +113,24 @@ def _read_data_dir(root: Path, source: str) -> MnistFiles | None:
         return None
     arrays = {key: (read_idx(p) if p else None) for key, p in paths.items()}
     has_test = arrays["test_images"] is not None and arrays["test_labels"] is not None
-    if len(arrays["train_images"]) != len(arrays["train_labels"]):
-        raise DataError(f"{raw_dir}: training images and labels differ in number")
+    _check_digits(arrays["train_images"], arrays["train_labels"], raw_dir)
+    if has_test:
+        _check_digits(arrays["test_images"], arrays["test_labels"], raw_dir)
     return MnistFiles(
         source, str(raw_dir), arrays["train_images"], arrays["train_labels"],
         arrays["test_images"] if has_test else None, arrays["test_labels"] if has_test else None,
     )
+
+
+def _check_digits(images: np.ndarray, labels: np.ndarray, raw_dir: Path) -> None:
+    """MNIST's shape: 28×28 pictures, one label 0–9 each (EMNIST letters, say, are refused here
+    rather than failing inside a training run)."""
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{raw_dir}: images must be 28×28, found shape {images.shape}")
+    if labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"{raw_dir}: {len(images):,} images but {len(labels):,} labels")
+    if labels.size and labels.max() > 9:
+        raise DataError(f"{raw_dir}: labels must be the digits 0-9, found {int(labels.max())}")
 
 
 def _download(root: Path) -> bool:

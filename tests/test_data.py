@@ -115,6 +115,20 @@ def test_a_cache_folder_that_cannot_be_written_does_not_stop_the_app(tmp_path, m
     assert len(D.textbook_dataset(small, small.val)) == len(small.val)
 
 
+@pytest.mark.parametrize("images,labels,words", [
+    (np.zeros((5, 28, 28), np.uint8), np.full(5, 25, np.uint8), "digits 0-9, found 25"),  # EMNIST letters
+    (np.zeros((5, 32, 32), np.uint8), np.zeros(5, np.uint8), "28×28"),
+    (np.zeros((5, 28, 28), np.uint8), np.zeros(4, np.uint8), "5 images but 4 labels"),
+])
+def test_files_that_are_not_mnist_digits_are_refused_in_words(tmp_path, images, labels, words):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    D.write_idx(raw / "train-images-idx3-ubyte", images)
+    D.write_idx(raw / "train-labels-idx1-ubyte", labels)
+    with pytest.raises(D.DataError, match=words):
+        D.load_files(tmp_path, download=False)
+
+
 def test_empty_data_dir_falls_back_to_bundled_sample_offline(tmp_path):
     assert D.load_files(tmp_path, download=False).source == "bundled"
 
