@@ -229,11 +229,13 @@ def test_the_newest_run_reads_the_same_validation_digits_after_every_epoch():
     epochs = at.session_state["runs"][-1].job.state.snapshot().epochs
     assert [len(e.extra["watched"]) for e in epochs] == [20, 20]
     (watch,) = [img for img in at.get("image")]
-    answers = [int(img.caption) for img in watch.proto.imgs]
+    captions = [img.caption.split() for img in watch.proto.imgs]
+    answers = [int(answer) for answer, _ in captions]
     assert answers == epochs[-1].extra["watched"]  # the last epoch's answers, one under each digit
     from core import data as D
 
     truth = D.load_splits(download=False).val.labels[:20].tolist()
+    assert [mark for _, mark in captions] == ["✓" if a == t else "✗" for a, t in zip(answers, truth)]
     right = sum(a == t for a, t in zip(answers, truth))
     caption = next(c.value for c in at.caption if c.value.startswith("Run 1 after epoch 2"))
     assert f"It reads {right} of 20 right." in caption

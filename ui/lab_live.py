@@ -84,7 +84,7 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
 
 def _watched(run: runs.SessionRun, snap: Snapshot) -> None:
     """The newest run reading the same validation digits after each epoch, as in ConvNetJS's demo:
-    its answer under each digit, a green frame when right, a red one when wrong."""
+    its answer under each digit with a mark, in a blue frame when right, an orange one when wrong."""
     last = next((e for e in reversed(snap.epochs) if "watched" in e.extra), None)
     if last is None:
         return
@@ -93,6 +93,7 @@ def _watched(run: runs.SessionRun, snap: Snapshot) -> None:
     right = [answer == int(truth) for answer, truth in zip(answers, val.labels)]
     st.markdown(f"**{tr('lab.watch_title')}**")
     st.image([framed(digit.numpy(), ok) for digit, ok in zip(val.images, right)], width=44,
-             caption=[str(answer) for answer in answers])
+             caption=[f"{answer} {tr('lab.watch_right' if ok else 'lab.watch_wrong')}"
+                      for answer, ok in zip(answers, right)])
     st.caption(tr("lab.watch_caption", run=run.name, epoch=last.epoch, right=sum(right), n=len(right)))
 

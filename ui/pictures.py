@@ -3,7 +3,9 @@ import numpy as np
 import torch
 
 RED, BLUE = np.array([0.9, 0.1, 0.1]), np.array([0.15, 0.35, 1.0])  # positive, negative
-RIGHT, WRONG = np.array([0.17, 0.63, 0.17]), np.array([0.84, 0.15, 0.16])  # a frame: read right / wrong
+# a frame: read right / wrong. Okabe–Ito blue and orange, not green and red: told apart with any
+# colour vision (green and red look alike to about 1 in 12 men) and on a washed-out projector
+RIGHT, WRONG = np.array([0, 114, 178]) / 255, np.array([230, 159, 0]) / 255
 
 
 def enlarge(picture: np.ndarray, cell: int = 10) -> np.ndarray:
@@ -12,7 +14,7 @@ def enlarge(picture: np.ndarray, cell: int = 10) -> np.ndarray:
 
 
 def framed(digit: np.ndarray, right: bool, border: int = 3) -> np.ndarray:
-    """A (28, 28) uint8 digit in grey inside a green (right) or red (wrong) frame: (34, 34, 3) in [0, 1]."""
+    """A (28, 28) uint8 digit in grey inside a blue (right) or orange (wrong) frame: (34, 34, 3) in [0, 1]."""
     picture = np.empty((28 + 2 * border, 28 + 2 * border, 3))
     picture[:] = RIGHT if right else WRONG
     picture[border:-border, border:-border] = digit[..., None] / 255
