@@ -4,6 +4,7 @@
     job = manager.submit(config, splits, owner="session-1")
     job.state.snapshot()                     # progress, safe to read from any thread
     manager.cancel(job)                      # stops within one step, keeps what was learned
+    manager.resume(job, epochs=3)            # the same run goes on for 3 more epochs
 
 At most `max_running` trainings run at once (TLL_MAX_JOBS; default: the number of CPU cores,
 or 2 on a GPU); the others wait first come, first served. Each running job sets its own torch
@@ -23,7 +24,7 @@ import torch
 
 from core import data as D
 from core.settings import env_number
-from core.train import ConfigError, EpochEvent, RunResult, StepEvent, TrainConfig, Trainer
+from core.train import RESUMABLE, ConfigError, EpochEvent, RunResult, StepEvent, TrainConfig, Trainer
 
 # how a job ends: the trainer's statuses, plus a job cancelled while queued and one that crashed
 DONE = ("finished", "stopped", "diverged", "early_stopped", "cancelled", "failed")
@@ -69,6 +70,7 @@ class RunState:
         self._submitted = time.perf_counter()
         self._started = self._first_loss = None
         self._ended = None
+        self._before = 0.0  # seconds trained before the run was last resumed
         self._first_loss_seen = threading.Event()
         self.result: RunResult | None = None  # set once, when the run ends with a model
 
@@ -102,19 +104,30 @@ class RunState:
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            now = self._ended or time.perf_counter()
+            elapsed = self._elapsed()
             return Snapshot(
                 self._status, self._position, self._step, len(self._epochs), self._total_steps,
-                self._steps_per_epoch, self._live_speed(now), list(self._losses), list(self._epochs),
+                self._steps_per_epoch, self._live_speed(elapsed), list(self._losses), list(self._epochs),
                 self._diverged_step, self._error,
-                None if self._first_loss is None else self._first_loss - self._submitted,
-                0.0 if self._started is None else now - self._started)
+                None if self._first_loss is None else self._first_loss - self._submitted, elapsed)
 
-    def _live_speed(self, now: float) -> float:
+    def _elapsed(self) -> float:
+        """Seconds spent training (a paused run's wait before it was resumed not counted)."""
+        if self._started is None:
+            return self._before
+        return self._before + (self._ended or time.perf_counter()) - self._started
+
+    def _live_speed(self, elapsed: float) -> float:
         """Samples per second: the last epoch's figure, or the running one during the first epoch."""
         if self._epochs or self._started is None or not self._step:
             return self._samples_per_s
-        return self._step * self._batch_size / max(now - self._started, 1e-9)
+        return self._step * self._batch_size / max(elapsed, 1e-9)
+
+    def _requeue(self, total_steps: int) -> None:
+        """Back in the queue to go on: the old result stays until the new one replaces it."""
+        with self._lock:
+            self._before = self._elapsed()
+            self._status, self._started, self._ended, self._total_steps = "queued", None, None, total_steps
 
 
 @dataclass(eq=False)
@@ -127,10 +140,23 @@ class Job:
     epoch_hook: Callable | None = field(default=None, repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
+    trainer: Trainer | None = field(default=None, repr=False)  # kept after a finished or stopped run,
+    # so that it can go on (resume); its model and optimizer state cost memory: see `release`
+    keep_trainer: bool = True
 
     @property
     def done(self) -> bool:
         return self.state.status in DONE
+
+    @property
+    def resumable(self) -> bool:
+        """Ended finished or stopped, with what going on needs still kept."""
+        return self.done and self.trainer is not None
+
+    def release(self) -> None:
+        """Give up going on with this run (frees its trainer's model and optimizer state)."""
+        self.keep_trainer = False
+        self.trainer = None
 
 
 def default_max_running() -> int:
@@ -165,13 +191,29 @@ class JobManager:
         self._dispatch()
         return job
 
+    def resume(self, job: Job, epochs: int) -> None:
+        """Queue a finished or stopped job to train `epochs` more epochs from where it ended (the same
+        model, optimizer state and batch order; a stopped epoch finishes first, as one of them)."""
+        if not job.resumable:
+            raise ValueError(f"job {job.id} ({job.state.status}) cannot go on")
+        job.trainer.extend(epochs)
+        job.config = job.trainer.config
+        job.cancel_event.clear()
+        job.state._requeue(total_steps=job.trainer.iterations_per_epoch() * job.config.epochs)
+        with self._lock:
+            self._queue.append(job)
+            self._renumber()
+        self._dispatch()
+
     def cancel(self, job: Job) -> None:
         """Stop a running job within one step (it keeps its weights); drop a queued one."""
         job.cancel_event.set()
         with self._lock:
             if job in self._queue:
                 self._queue.remove(job)
-                job.state._set(status="cancelled", position=0, ended=time.perf_counter())
+                # a resumed run waiting to go on is stopped where it was; a new one never started
+                status = "stopped" if job.state.result is not None else "cancelled"
+                job.state._set(status=status, position=0, ended=time.perf_counter())
                 self._renumber()
         self._dispatch()
 
@@ -244,22 +286,26 @@ class JobManager:
         torch.set_num_threads(self.threads_per_job)  # this job's share of the cores (later threads
         # inherit it too: app.py gives each page run the whole count back, device.use_all_cpu_threads)
         state = job.state
+        end = {"status": "failed", "error": "the training thread was interrupted"}
         try:
-            trainer = Trainer(job.config, job.splits, on_event=state.on_event,
-                              should_stop=job.cancel_event.is_set, epoch_hook=job.epoch_hook)
+            trainer = job.trainer or Trainer(job.config, job.splits, on_event=state.on_event,
+                                             should_stop=job.cancel_event.is_set, epoch_hook=job.epoch_hook)
+            job.trainer = None
             per_epoch = trainer.iterations_per_epoch()
             state._set(steps_per_epoch=per_epoch, total_steps=per_epoch * job.config.epochs)
             result = trainer.run()
             state.result = result
-            state._set(status=result.status, diverged_step=result.diverged_step)
+            if result.status in RESUMABLE and job.keep_trainer:
+                job.trainer = trainer
+            end = {"status": result.status, "diverged_step": result.diverged_step}
         except ConfigError as exc:
-            state._set(status="failed", error=str(exc))
+            end = {"status": "failed", "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the worker must always end its job and free its slot
-            state._set(status="failed", error=f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+            end = {"status": "failed", "error": f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc(limit=3)}"}
         finally:
-            state._set(ended=time.perf_counter())
             with self._lock:
                 self._running.discard(job)
+            state._set(ended=time.perf_counter(), **end)  # done only now: a resume may queue it again
             self._dispatch()
 
 

@@ -7,12 +7,14 @@ The trainer never prints: it calls `on_event` with a `StepEvent` after every ste
 pages and the tests all drive this one loop.
 """
 import argparse
+import copy
+import itertools
 import json
 import math
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Callable
 
 import torch
@@ -199,6 +201,7 @@ class EpochEvent:
 
 
 STATUSES = ("finished", "stopped", "diverged", "early_stopped")
+RESUMABLE = ("finished", "stopped")  # ends a run can go on from (Trainer.extend)
 
 
 @dataclass
@@ -274,6 +277,10 @@ class Trainer:
             raise ConfigError("train_subset", value=config.train_subset)
         self.graphed = GraphedStep(self.model, self.optimizer, self.train_data.x, self.train_data.y,
                                    config.batch_size, self.correct, self._eager_step) if graphed else None
+        self.result = RunResult(self.config, self.model, "finished", [], [])
+        self._batches = None  # the epoch under way: its minibatches not yet trained on (None between epochs)
+        self._loss_sum, self._seen, self._train_seconds = 0.0, 0, 0.0  # … and its sums so far
+        self._best_val, self._best_state, self._since_best = math.inf, None, 0  # early stopping
 
     def iterations_per_epoch(self) -> int:
         return D.batch_plan(self.n_train, self.config.batch_size, self.config.drop_last)[0]
@@ -309,56 +316,80 @@ class Trainer:
             return split_batches(self.val_data)
         return ((x.to(self.device), y.to(self.device)) for x, y in self.val_loader)
 
+    def extend(self, epochs: int) -> None:
+        """Let the next `run()` train `epochs` more epochs from where the last one ended, with the
+        same model, optimizer state and batch order (a run of 3 epochs extended by 3 gives the
+        curves of one 6-epoch run). An epoch cut short by a stop counts as the first of them."""
+        if self.result.status not in RESUMABLE:
+            raise ValueError(f"a run that ended {self.result.status!r} cannot go on")
+        if not (isinstance(epochs, int) and epochs >= 1):
+            raise ConfigError("epochs", value=epochs)
+        self.config = replace(self.config, epochs=len(self.result.epochs) + epochs)
+        self.result.config = self.config
+
     def run(self) -> RunResult:
-        cfg, model = self.config, self.model
-        result = RunResult(cfg, model, "finished", [], [])
-        step = 0
-        best_val, best_state, since_best = math.inf, None, 0
-        for epoch in range(1, cfg.epochs + 1):
+        """Train until `config.epochs` are done, a stop is asked for, or the loss diverges; called
+        again after `extend`, it goes on where it ended."""
+        cfg, model, result = self.config, self.model, self.result
+        result.status = "finished"
+        while self._batches is not None or len(result.epochs) < cfg.epochs:
+            if self._batches is None:  # a new epoch
+                self._batches = iter(self._train_batches())
+                self._loss_sum, self._seen, self._train_seconds = 0.0, 0, 0.0
+                self.correct.zero_()
+            epoch = len(result.epochs) + 1
             model.train()
             t0 = time.perf_counter()
-            loss_sum, seen = 0.0, 0
-            self.correct.zero_()
-            for batch in self._train_batches():
+            for batch in self._batches:
                 if self.should_stop():
+                    self._batches = itertools.chain([batch], self._batches)  # resumed, it trains on this one
+                    self._train_seconds += time.perf_counter() - t0
                     result.status = "stopped"
-                    return self._finish(result, best_state)
+                    return self._finish(result)
                 loss_value, size = self._step(batch)
-                step += 1
+                step = len(result.steps) + 1
                 result.steps.append(loss_value)
                 self.on_event(StepEvent(epoch, step, loss_value))
                 if diverged(loss_value):
                     result.status, result.diverged_step = "diverged", step
-                    return self._finish(result, best_state)
-                loss_sum += loss_value * size
-                seen += size
-            train_seconds = time.perf_counter() - t0
+                    return self._finish(result)
+                self._loss_sum += loss_value * size
+                self._seen += size
+            self._batches = None
+            train_seconds = self._train_seconds + time.perf_counter() - t0
+            t1 = time.perf_counter()
             val_loss, val_acc = evaluate(model, self._val_batches())
             extra = self.epoch_hook(model, epoch) if self.epoch_hook else {}
-            event = EpochEvent(epoch, step, loss_sum / max(seen, 1), self.correct.item() / max(seen, 1), val_loss, val_acc,
-                               train_seconds, time.perf_counter() - t0, seen / train_seconds, extra)
+            seen = max(self._seen, 1)
+            event = EpochEvent(epoch, len(result.steps), self._loss_sum / seen, self.correct.item() / seen,
+                               val_loss, val_acc, train_seconds, train_seconds + time.perf_counter() - t1,
+                               self._seen / train_seconds, extra)
             result.epochs.append(event)
             self.on_event(event)
-            if cfg.patience:
-                if val_loss < best_val:
-                    best_val, since_best, result.best_epoch = val_loss, 0, epoch
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                else:
-                    since_best += 1
-                    if since_best >= cfg.patience:
-                        result.status = "early_stopped"
-                        return self._finish(result, best_state)
-        return self._finish(result, None)
+            if cfg.patience and self._early_stop(epoch, val_loss):
+                result.status = "early_stopped"
+                return self._finish(result)
+        return self._finish(result)
 
-    def _finish(self, result: RunResult, best_state: dict | None) -> RunResult:
-        """Early stopping keeps the best epoch's weights; every other end keeps the latest."""
+    def _early_stop(self, epoch: int, val_loss: float) -> bool:
+        """Keep the best epoch's weights; True after `patience` epochs without a better val loss."""
+        if val_loss < self._best_val:
+            self._best_val, self._since_best, self.result.best_epoch = val_loss, 0, epoch
+            self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            return False
+        self._since_best += 1
+        return self._since_best >= self.config.patience
+
+    def _finish(self, result: RunResult) -> RunResult:
+        """The run so far, with a copy of the model in evaluation mode: early stopping's is the best
+        epoch's, every other end's the latest. Copies, so that a run that goes on (`extend`) never
+        changes weights or curves a page is showing."""
         if self.graphed is not None:
             self.graphed.release()
-            self.graphed = None
-        if result.status == "early_stopped" and best_state is not None:
-            self.model.load_state_dict(best_state)
-        self.model.eval()
-        return result
+        if result.status == "early_stopped" and self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+        return replace(result, model=copy.deepcopy(self.model).eval(), steps=list(result.steps),
+                       epochs=list(result.epochs))
 
 
 def train(config: TrainConfig, splits: D.MnistSplits, **kwargs) -> RunResult:

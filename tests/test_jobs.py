@@ -120,3 +120,48 @@ def test_a_jobs_share_of_the_cores_does_not_stick_to_the_pages_started_after_it(
     thread.start()
     thread.join()
     assert seen == [(CPU_THREADS, f"CPU ({CPU_THREADS} threads)")]
+
+
+def test_a_finished_job_goes_on_for_more_epochs_as_the_same_run(splits):
+    manager = JobManager(max_running=1)
+    job = manager.submit(TrainConfig(**QUICK), splits, owner="a")
+    wait_until(lambda: job.done)
+    first = job.state.result
+    assert job.resumable
+    manager.resume(job, epochs=2)
+    wait_until(lambda: job.done)
+    snap = job.state.snapshot()
+    assert snap.status == "finished" and job.config.epochs == 3
+    assert snap.step == snap.total_steps == 6 and [e.epoch for e in snap.epochs] == [1, 2, 3]
+    assert job.state.result.model is not first.model and len(first.epochs) == 1  # the earlier result untouched
+    assert job.state.result.steps == snap.losses
+
+
+def test_a_resumed_job_cancelled_while_queued_is_stopped_and_keeps_its_model(splits):
+    manager = JobManager(max_running=1)
+    job = manager.submit(TrainConfig(**QUICK), splits, owner="a")
+    wait_until(lambda: job.done)
+    blocker = manager.submit(TrainConfig(**SLOW), splits, owner="b")
+    wait_until(lambda: blocker.state.snapshot().step > 0)
+    manager.resume(job, epochs=1)
+    assert job.state.snapshot().status == "queued" and job.state.snapshot().queue_position == 1
+    manager.cancel(job)
+    assert job.state.snapshot().status == "stopped" and job.state.result.model is not None and job.resumable
+    manager.cancel(blocker)
+    wait_until(lambda: blocker.done)
+
+
+def test_only_finished_or_stopped_jobs_with_their_trainer_go_on(splits):
+    manager = JobManager(max_running=1)
+    boom = manager.submit(TrainConfig(optimizer="sgd", learning_rate=1e4, batch_size=1, epochs=1, train_subset=200,
+                                      device="cpu"), splits)
+    running = manager.submit(TrainConfig(**SLOW), splits)
+    wait_until(lambda: boom.done and running.state.snapshot().step > 0)
+    assert boom.state.status == "diverged" and not boom.resumable and boom.trainer is None
+    for job in (boom, running):
+        with pytest.raises(ValueError, match="cannot go on"):
+            manager.resume(job, epochs=1)
+    running.release()  # the session moved on to a newer run: its trainer is not kept
+    manager.cancel(running)
+    wait_until(lambda: running.done)
+    assert running.state.status == "stopped" and running.state.result is not None and not running.resumable

@@ -1,13 +1,14 @@
 """The training loop: optimizers, divergence, stopping, determinism, checkpoints."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from core import data as D
 from core.models import MLP
-from core.train import (OPTIMIZERS, ConfigError, EpochEvent, StepEvent, TrainConfig, diverged, make_optimizer, train,
-                        train_step)
+from core.train import (OPTIMIZERS, ConfigError, EpochEvent, StepEvent, TrainConfig, Trainer, diverged, make_optimizer,
+                        train, train_step)
 
 TINY = dict(train_subset=512, epochs=1, device="cpu")
 
@@ -76,6 +77,55 @@ def test_same_seed_gives_identical_curves_on_cpu(splits):
     assert other.steps != a.steps
     graph_asked = train(TrainConfig(batch_size=64, dropout=0.3, cuda_graph=True, **TINY), splits)
     assert graph_asked.steps == a.steps  # a CUDA graph is a GPU matter: on the CPU the step is the same
+
+
+def weights(model) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("loader", ["tensor", "dataloader"])
+def test_a_run_extended_by_two_epochs_is_one_run_of_four(splits, loader):
+    config = TrainConfig(batch_size=64, dropout=0.3, loader=loader, **{**TINY, "epochs": 2})
+    whole = train(replace(config, epochs=4), splits)
+    trainer = Trainer(config, splits)
+    first = trainer.run()
+    shown = weights(first.model)
+    trainer.extend(2)
+    more = trainer.run()
+    assert more.status == "finished" and more.config.epochs == 4
+    assert more.steps == whole.steps and [e.epoch for e in more.epochs] == [1, 2, 3, 4]
+    assert [e.val_loss for e in more.epochs] == [e.val_loss for e in whole.epochs]
+    assert all(torch.equal(a, b) for a, b in zip(weights(more.model), weights(whole.model)))
+    assert all(torch.equal(a, b) for a, b in zip(weights(first.model), shown))  # what a page showed stays
+
+
+def test_a_stopped_run_resumes_inside_its_epoch_as_if_never_stopped(splits):
+    config = TrainConfig(batch_size=64, **{**TINY, "epochs": 2})  # 8 steps per epoch
+    whole = train(config, splits)
+    steps = []
+    trainer = Trainer(config, splits, on_event=lambda e: steps.append(e) if isinstance(e, StepEvent) else None,
+                      should_stop=lambda: len(steps) == 5)
+    stopped = trainer.run()
+    assert stopped.status == "stopped" and len(stopped.steps) == 5 and stopped.epochs == []
+    trainer.should_stop = lambda: False
+    trainer.extend(2)  # the cut-short epoch is the first of the two
+    resumed = trainer.run()
+    assert resumed.steps == whole.steps and [s.step for s in steps] == list(range(1, 17))
+    assert [e.train_loss for e in resumed.epochs] == [e.train_loss for e in whole.epochs]
+    assert [e.val_acc for e in resumed.epochs] == [e.val_acc for e in whole.epochs]
+
+
+def test_a_diverged_or_early_stopped_run_cannot_go_on(splits):
+    boom = Trainer(TrainConfig(optimizer="sgd", learning_rate=1e4, batch_size=1, epochs=1, train_subset=200,
+                               device="cpu"), splits)
+    assert boom.run().status == "diverged"
+    with pytest.raises(ValueError, match="diverged"):
+        boom.extend(1)
+    fine = Trainer(TrainConfig(**TINY), splits)
+    fine.run()
+    with pytest.raises(ConfigError) as err:
+        fine.extend(0)
+    assert err.value.key == "epochs"
 
 
 def test_dataloader_path_trains_the_same_model(splits):
