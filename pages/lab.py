@@ -37,6 +37,14 @@ with left:
             st.error(tr(f"errors.{exc.key}", **exc.params))
     if stop_col.button(tr("lab.stop"), key="stop", width="stretch", disabled=not runs.active()):
         runs.stop_all()
+    if going_on := runs.resumable():
+        done, planned = len(going_on.job.state.result.epochs), going_on.config.epochs
+        more = planned - done if done < planned else config.epochs  # a stopped run first finishes its plan
+        label = tr("lab.go_on" if more > 1 else "lab.go_on_one", run=going_on.name, first=done + 1, last=done + more)
+        if st.button(label, key="go_on", icon=":material/play_arrow:", width="stretch"):
+            runs.resume(going_on, more)
+            st.rerun()
+        st.caption(tr("lab.go_on_caption", run=going_on.name))
     st.caption(tr("lab.same_seed", seed=config.seed))
 
 with right:

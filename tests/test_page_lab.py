@@ -104,6 +104,35 @@ def test_stop_mid_run_keeps_what_was_learned():
     assert 20 < snap.step < snap.total_steps
     assert at.session_state["runs"][-1].job.state.result.model is not None
     assert "was stopped" in at.success[0].value
+    assert at.button(key="go_on").label == "Go on: Run 1, epoch 1"  # resume: finish the planned epoch
+    at.button(key="go_on").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    snap = at.session_state["runs"][-1].job.state.snapshot()
+    assert snap.step == snap.total_steps == len(snap.losses) == 8000  # no minibatch lost or repeated
+    assert len(at.session_state["runs"]) == 1 and "Run 1 finished 1 epochs" in at.success[0].value
+
+
+@pytest.mark.parametrize("lang, label, finished, label_2", [
+    ("en", "Go on: Run 1, epochs 2–3", "Run 1 finished 3 epochs", "Go on: Run 2, epochs 3–4"),
+    ("ja", "続きを学習：学習 1、エポック 2〜3", "学習 1 は 3 エポック", "続きを学習：学習 2、エポック 3〜4")])
+def test_a_finished_run_goes_on_for_the_epochs_slider_more_epochs(lang, label, finished, label_2):
+    at = open_lab(lang, epochs="1", train_subset="1000", batch_size="256")  # 4 steps per epoch
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    run = at.session_state["runs"][-1]
+    first_model = run.job.state.result.model
+    at.slider(key="epochs").set_value(2).run()
+    assert at.button(key="go_on").label == label
+    at.button(key="go_on").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    snap = run.job.state.snapshot()
+    assert [e.epoch for e in snap.epochs] == [1, 2, 3] and len(snap.losses) == 12 and run.config.epochs == 3
+    assert len(at.session_state["runs"]) == 1 and finished in at.success[0].value
+    assert run.job.state.result.model is not first_model  # the other pages now use the longer-trained model
+    assert len(chart_text(charts(at)[0]).splitlines()) > 12  # one curve, all 12 steps
+    at.button(key="train").click().run()  # a new run: only the newest run can go on
+    run_until(at, lambda a: newest_status(a) == "finished")
+    assert not run.job.resumable and at.button(key="go_on").label == label_2
 
 
 @pytest.mark.parametrize("lang, run, lr, optimizer, no_runs", [

@@ -50,10 +50,23 @@ def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
     manager = jobs.manager()
     manager.watch_owners(session_alive, grace=SESSION_GRACE)
     job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook)
+    for earlier in history():  # only the newest run can go on: the others' trainers need not stay in memory
+        earlier.job.release()
     st.session_state["run_counter"] = st.session_state.get("run_counter", 0) + 1
     run = SessionRun(st.session_state.run_counter, job)
     history().append(run)
     return run
+
+
+def resumable() -> SessionRun | None:
+    """The newest run, when it ended finished or stopped and can go on."""
+    newest = history()[-1] if history() else None
+    return newest if newest and newest.job.resumable else None
+
+
+def resume(run: SessionRun, epochs: int) -> None:
+    """Queue `run` to train `epochs` more epochs where it ended (a stopped epoch finishes as the first)."""
+    jobs.manager().resume(run.job, epochs)
 
 
 def active() -> list[SessionRun]:
