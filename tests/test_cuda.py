@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core import data as D
-from core.train import OPTIMIZERS, TrainConfig, train
+from core.train import OPTIMIZERS, StepEvent, TrainConfig, Trainer, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -111,3 +111,21 @@ def test_graphed_cnn_with_dropout_learns(splits):
     cnn = train(TrainConfig(device="cuda", model="cnn", dropout=0.3, batchnorm=True, epochs=2, train_subset=2000,
                             cuda_graph=True), splits)
     assert cnn.status == "finished" and cnn.epochs[-1].val_acc > 0.7, cnn.epochs[-1]
+
+
+def test_a_graphed_run_stopped_and_resumed_records_again_and_trains_as_the_eager_one(splits, monkeypatch):
+    config = TrainConfig(device="cuda", epochs=1, train_subset=1000, cuda_graph=True)  # 16 steps per epoch
+    replays = count_replays(monkeypatch)
+    steps = []
+    trainer = Trainer(config, splits, on_event=lambda e: steps.append(e) if isinstance(e, StepEvent) else None,
+                      should_stop=lambda: len(steps) == 8)
+    assert trainer.run().status == "stopped" and replays[0] == 8 - 3
+    trainer.should_stop = lambda: False
+    trainer.extend(2)  # the stopped epoch, then one more: the graph released at the stop is recorded again
+    graphed = trainer.run()
+    eager = train(dataclasses.replace(config, epochs=2, cuda_graph=False), splits)
+    assert graphed.status == "finished" and replays[0] == 2 * 15 - 3
+    assert len(graphed.steps) == len(eager.steps) == 2 * 16
+    assert graphed.steps == pytest.approx(eager.steps, rel=1e-3, abs=1e-4)
+    for p, q in zip(graphed.model.parameters(), eager.model.parameters()):
+        assert torch.allclose(p, q, rtol=1e-3, atol=1e-4)
