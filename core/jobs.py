@@ -72,7 +72,7 @@ class RunState:
         self._ended = None
         self._before = 0.0  # seconds trained before the run was last resumed
         self._first_loss_seen = threading.Event()
-        self.result: RunResult | None = None  # set when the run ends with a model; replaced when it ends again after a resume
+        self.result: RunResult | None = None  # set when the run ends with a model, again after a resume
 
     def on_event(self, event) -> None:
         with self._lock:
