@@ -3,6 +3,10 @@
 Catalogues live in `core/locales/<lang>/<section>.json`; a key is `<section>.<name>`, so
 `t("home.title", "ja")` reads `home.json`'s "title" in Japanese. Values are `str.format`
 templates: `t("data.source_bundled", "en", train=8000)`.
+
+A value that depends on a number is an object of plural forms, {"one": "…", "other": "…"}, chosen
+by the `count` parameter (`t("lab.ended_finished", "en", count=1, …)` → "finished 1 epoch");
+Japanese has one form and keeps a plain string.
 """
 import json
 import os
@@ -15,7 +19,7 @@ DEFAULT_LANGUAGE = "en"
 
 
 @lru_cache(maxsize=None)
-def catalogue(lang: str) -> dict[str, str]:
+def catalogue(lang: str) -> dict[str, str | dict[str, str]]:
     """Every key of one language, flattened from its section files."""
     words = {}
     for path in sorted((LOCALES / lang).glob("*.json")):
@@ -24,9 +28,18 @@ def catalogue(lang: str) -> dict[str, str]:
     return words
 
 
+def plural_form(count: float, lang: str) -> str:
+    """The CLDR plural category of `count`: English says "1 epoch" but "0 epochs" and "2 epochs"."""
+    return "one" if lang == "en" and count == 1 else "other"
+
+
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params) -> str:
-    """The text for `key` in `lang`, filled with `params`; a missing key raises KeyError."""
-    text = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)[key]
+    """The text for `key` in `lang`, filled with `params`; a missing key raises KeyError. A key
+    with plural forms needs the `count` parameter."""
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    text = catalogue(lang)[key]
+    if isinstance(text, dict):
+        text = text[plural_form(params["count"], lang)]
     return text.format(**params) if params else text
 
 

@@ -110,7 +110,7 @@ st.write(tr("data.exams"))
 st.caption(tr("data.test_from_file" if splits.test.in_test_file else "data.test_from_pool"))
 st.code(loader_code(batch_size, drop_last), language="python")
 train_iterations, train_last = D.batch_plan(sizes["train"], batch_size, drop_last)
-st.caption(tr("data.loader_len", n=fmt_int(sizes["train"]), b=batch_size, iterations=fmt_int(train_iterations),
+st.caption(tr("data.loader_len", n=fmt_int(sizes["train"]), b=batch_size, count=train_iterations,
               last=train_last))
 
 st.header(tr("data.balance_header"))

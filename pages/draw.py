@@ -81,7 +81,7 @@ st.caption(tr(f"draw.inside_caption_{in_use.config.model}"))
 for column, layer, h in zip(st.columns(2, gap="large"), (1, 2), digits.activations(in_use.model, x)):
     cell = 20 if h.dim() == 1 else 4  # a unit is a 20-pixel square; a feature map keeps its pixels
     column.image(enlarge(activation_picture(h), cell=cell), clamp=True)
-    column.caption(tr("draw.layer_active", layer=layer, active=fmt_int(int((h > 0).sum())), n=fmt_int(h.numel())))
+    column.caption(tr("draw.layer_active", layer=layer, count=int((h > 0).sum()), n=fmt_int(h.numel())))
 
 st.header(tr("draw.teach_header"))
 st.write(tr("draw.teach_intro"))

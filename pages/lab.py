@@ -26,7 +26,7 @@ with left:
     n_train = min(config.train_subset or len(splits.train), len(splits.train))
     per_epoch, last = D.batch_plan(n_train, config.batch_size, config.drop_last)
     st.markdown(tr("lab.implied", n=f"{n_train:,}", batch=config.batch_size, iters=f"{per_epoch:,}",
-                   epochs=config.epochs, total=f"{per_epoch * config.epochs:,}", last=last))
+                   count=config.epochs, total=f"{per_epoch * config.epochs:,}", last=last))
     train_col, stop_col = st.columns(2)
     if train_col.button(tr("lab.train"), key="train", type="primary", width="stretch"):
         try:

@@ -47,7 +47,7 @@ hard.metric(tr("results.hardest"), str(hardest), tr("results.read_right", p=f"{p
             delta_color="off", delta_arrow="off")
 if top:
     confused.metric(tr("results.most_confused"), tr("results.pair", true=top[0][0], predicted=top[0][1]),
-                    tr("results.times", n=top[0][2]), delta_color="off", delta_arrow="off")
+                    tr("results.times", count=top[0][2]), delta_color="off", delta_arrow="off")
 
 st.header(tr("results.matrix_header"))
 st.caption(tr("results.matrix_caption"))
@@ -64,12 +64,16 @@ true_digit = left.selectbox(tr("results.filter_true"), list(digit_names), key="f
 predicted = right.selectbox(tr("results.filter_predicted"), list(digit_names), key="filter_predicted",
                             format_func=digit_names.get)
 shown = C.mistakes(preds, true_digit, predicted)
-if len(shown) == 0:
+if true_digit == predicted != ANY:  # a digit read as itself: right answers, not mistakes
+    of_digit = preds.labels == true_digit
+    st.info(tr("results.same_digit", digit=true_digit, n=int(of_digit.sum()),
+               right=int((of_digit & (preds.predicted == true_digit)).sum())))
+elif len(shown) == 0:
     st.success(tr("results.no_mistakes"))
 else:
     captions = {int(i): tr("results.mistake", true=int(preds.labels[i]), predicted=int(preds.predicted[i]),
                            p=f"{preds.confidence[i]:.0%}") for i in shown[:SHOWN]}
-    st.caption(tr("results.shown", shown=len(captions), n=len(shown)))
+    st.caption(tr("results.shown", shown=len(captions), count=len(shown)))
     st.image([splits.val.images[i].numpy() for i in captions], caption=list(captions.values()), width=84)
     st.subheader(tr("results.closer_header"))
     i = st.selectbox(tr("results.closer"), list(captions), format_func=captions.get,
@@ -91,7 +95,7 @@ filters = first_layer_filters(model)  # (128, 28, 28) for the MLP, (16, 3, 3) fo
 st.caption(tr(f"results.filters_caption_{in_use.config.model}", n=len(filters)))
 dead = per_model(f"dead_{stage}", lambda: int((first_layer_activity(digits.for_inference(model), val.x) == 0).sum()))
 dead_key = f"results.dead_units_{in_use.config.model}" if stage == "trained" else "results.dead_units_initial"
-st.caption(tr(dead_key, dead=dead, n=len(filters)))
+st.caption(tr(dead_key, count=dead, n=len(filters)))
 # one colour scale, the trained weights', for every unit and both stages: a pale unit has small weights
 scale = first_layer_filters(in_use.model).abs().flatten().quantile(0.99).item()
 pictures = [signed(f, under=1.0, scale=scale) for f in filters]  # on white: red = positive, blue = negative

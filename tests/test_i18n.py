@@ -9,12 +9,33 @@ def placeholders(text):
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def forms(value):
+    """A catalogue value's texts: one, or each plural form."""
+    return list(value.values()) if isinstance(value, dict) else [value]
+
+
 def test_every_key_exists_in_both_languages_with_the_same_placeholders():
     en, ja = catalogue("en"), catalogue("ja")
     assert en.keys() == ja.keys()
     for key in en:
-        assert placeholders(en[key]) == placeholders(ja[key]), key
-        assert ja[key].strip(), key
+        for text in forms(en[key]) + forms(ja[key]):
+            assert placeholders(text) == placeholders(forms(ja[key])[0]), key
+            assert text.strip(), key
+
+
+def test_a_count_picks_the_plural_form():
+    """English says "1 epoch" and "2 epochs"; every plural key has both forms and a {count}."""
+    en = catalogue("en")
+    plural = [key for key, value in en.items() if isinstance(value, dict)]
+    assert "lab.ended_finished" in plural and "results.shown" in plural
+    for key in plural:
+        assert set(en[key]) == {"one", "other"} and all("count" in placeholders(v) for v in en[key].values()), key
+    words = dict(run="Run 1", seconds="2.0", acc="90.0")
+    assert t("lab.ended_finished", "en", count=1, **words).startswith("Run 1 finished 1 epoch in")
+    assert t("lab.ended_finished", "en", count=3, **words).startswith("Run 1 finished 3 epochs in")
+    assert t("lab.ended_finished", "ja", count=1, **words).startswith("Run 1 は 1 エポック")
+    assert t("results.shown", "en", shown=1, count=1) == "Showing 1 of 1 mistake."
+    assert t("data.loader_len", "en", n="8,000", b=1, count=8000, last=1).count("8,000 iterations") == 1
 
 
 def test_japanese_is_japanese():

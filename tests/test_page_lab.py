@@ -293,3 +293,27 @@ def test_an_earlier_runs_model_can_be_picked_until_the_next_run_ends():
     at.button(key="train").click().run()  # a third run: it takes over when it ends
     run_until(at, lambda a: newest_status(a) == "finished")
     assert at.selectbox(key="use_model").value == 3
+
+
+def test_a_model_file_loaded_after_a_run_is_named_as_the_model_in_use():
+    """The banner and the model picker agree with Results: a file loaded after the run ended is in use."""
+    from core.models import MLP
+    from core.train import TrainConfig
+    from ui.session import ModelInUse
+
+    at = open_lab(epochs="1", train_subset="300")
+    assert "× 1 epoch =" in " ".join(m.value for m in at.markdown)
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    (banner,) = at.success
+    assert banner.value.startswith("Run 1 finished 1 epoch in") and "Its model is now used by the other pages" in banner.value
+    run_model = at.session_state["runs"][-1].job.state.result.model
+    loaded = ModelInUse(MLP().eval(), TrainConfig(device="cpu"), 0.1, "loaded", "mine.pt")
+    at.session_state["loaded_model"] = {"in_use": loaded, "over": run_model}
+    at.run()
+    assert "The other pages use the model loaded from mine.pt, not this run's model" in at.success[0].value
+    picker = at.selectbox(key="use_model")
+    assert picker.options == ["Run 1", "File: mine.pt"] and picker.value == 0
+    picker.set_value(1).run()  # back to the run: the file is put aside
+    assert "Its model is now used by the other pages" in at.success[0].value
+    assert at.selectbox(key="use_model").options == ["Run 1"] and "loaded_model" not in at.session_state

@@ -8,7 +8,7 @@ from core.history import epoch_rows
 from core.jobs import Snapshot
 from core.train import OPTIMIZERS
 from ui import runs
-from ui.session import tr
+from ui.session import current_model, tr
 
 
 def status_text(snap: Snapshot) -> str:
@@ -76,14 +76,25 @@ def history_section() -> None:
                             "text/csv", key="download_csv", disabled=not rows)
 
 
+LOADED_FILE = 0  # the model picker's entry for a loaded model file (runs are numbered from 1)
+
+
 def model_picker() -> None:
-    """Which run's model the other pages use: the newest by default, any kept run on request (after
-    a preset's two runs a learner can look at each one's mistakes)."""
+    """Which model the other pages use: the newest run's by default, any kept run on request (after
+    a preset's two runs a learner can look at each one's mistakes), or a model file while it is in use."""
     kept = runs.kept()
     if not kept:
         return
     names = {r.number: r.name for r in kept}  # a dict, not a lambda: AppTest formats between runs too
-    st.session_state["use_model"] = runs.model_run().number  # the widget shows the run in use
-    st.selectbox(tr("lab.use_model"), list(names), format_func=names.get, key="use_model",
-                 on_change=lambda: runs.pick(st.session_state.use_model), help=tr("lab.use_model_help"))
+    in_use = current_model()
+    if in_use.origin == "loaded":  # loaded after the run in use ended: picking a run puts it aside
+        names[LOADED_FILE] = tr("lab.use_model_file", name=in_use.name)
+    st.session_state["use_model"] = LOADED_FILE if in_use.origin == "loaded" else runs.model_run().number
+    st.selectbox(tr("lab.use_model"), list(names), format_func=names.get, key="use_model", on_change=_picked,
+                 help=tr("lab.use_model_help"))
+
+
+def _picked() -> None:
+    if st.session_state.use_model != LOADED_FILE:
+        runs.pick(st.session_state.use_model)
 

@@ -7,7 +7,7 @@ from ui import runs
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
 from ui.lab_history import shown_numbers
 from ui.pictures import framed
-from ui.session import dataset, lang, tr
+from ui.session import current_model, dataset, lang, model_name, tr
 
 POLL_SECONDS = 0.5  # while a run trains: the loss curve grows twice a second
 QUEUED_POLL_SECONDS = 2.0  # while this session's run only waits for a free slot
@@ -78,8 +78,18 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
     else:
         last = snap.epochs[-1] if snap.epochs else None
         acc = f"{100 * last.val_acc:.1f}" if last else "–"
-        st.success(tr(f"lab.ended_{snap.status}", run=run.name, epochs=snap.epoch, acc=acc,
-                      seconds=f"{snap.elapsed:.1f}"))
+        ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, acc=acc, seconds=f"{snap.elapsed:.1f}")
+        st.success(f"{ended} {_who_uses(run)}" if snap.status in runs.KEPT_MODEL else ended)
+
+
+def _who_uses(run: runs.SessionRun) -> str:
+    """Whether the other pages now use this run's model, or which model instead (a file loaded after
+    it ended, an earlier run picked in the history, a copy taught on the Draw page)."""
+    in_use, model = current_model(), run.job.state.result.model
+    taught_from = (st.session_state.get("taught_model") or {}).get("root")
+    if in_use.model is model or (in_use.origin == "taught" and taught_from is model):
+        return tr("lab.used_now")
+    return tr("lab.used_instead", model=model_name(in_use), picker=tr("lab.use_model"))
 
 
 def _watched(run: runs.SessionRun, snap: Snapshot) -> None:

@@ -96,8 +96,13 @@ def model_caption(m: ModelInUse) -> str:
     """"Model in use: Run 2 of this session — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
     c = m.config
     return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
-              batch=c.batch_size, epochs=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}",
+              batch=c.batch_size, count=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}",
               name=m.name)
+
+
+def model_name(m: ModelInUse) -> str:
+    """What a sentence calls the model in use: "Run 2", "the model loaded from mine.pt", …"""
+    return m.name if m.origin == "run" else tr(f"common.name_{m.origin}", name=m.name)
 
 
 def current_run():
