@@ -109,7 +109,7 @@ def test_stop_mid_run_keeps_what_was_learned():
     run_until(at, lambda a: newest_status(a) == "finished")
     snap = at.session_state["runs"][-1].job.state.snapshot()
     assert snap.step == snap.total_steps == len(snap.losses) == 8000  # no minibatch lost or repeated
-    assert len(at.session_state["runs"]) == 1 and "Run 1 finished 1 epochs" in at.success[0].value
+    assert len(at.session_state["runs"]) == 1 and "Run 1 finished 1 epoch in" in at.success[0].value
 
 
 @pytest.mark.parametrize("lang, label, finished, label_2", [
