@@ -51,3 +51,16 @@ def test_a_broken_data_directory_is_named_in_the_sidebar_and_the_app_runs_on_the
     finally:
         monkeypatch.undo()
         session._data.clear()
+
+
+def test_a_language_in_the_url_is_the_first_visits_language():
+    """A shared link's ?lang=ja wins over the browser's language (tests/e2e checks that the URL follows
+    the sidebar's choice: AppTest does not see URL writes in an app with st.navigation)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lang"] = "ja"
+    at.run()
+    assert at.session_state["lang"] == "ja" and "学習ループ" in at.title[0].value
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    fresh.query_params["lang"] = "klingon"  # ignored, not a crash: the browser's language instead
+    fresh.run()
+    assert not fresh.exception and fresh.session_state["lang"] == "en"

@@ -22,10 +22,13 @@ def tr(key: str, **params) -> str:
 
 
 def language_picker() -> str:
-    """The sidebar's language choice; the first visit follows the browser's locale."""
+    """The sidebar's language choice, kept in the URL (?lang=ja) so that a reload or a shared link
+    keeps it; a first visit without one follows the browser's locale."""
     if "lang" not in st.session_state:
-        st.session_state.lang = language_for_locale(st.context.locale)
+        wanted = st.query_params.get("lang")
+        st.session_state.lang = wanted if wanted in LANGUAGES else language_for_locale(st.context.locale)
     st.sidebar.selectbox("Language / 言語", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    st.query_params["lang"] = st.session_state.lang  # again on every page: switching pages clears the URL's
     return st.session_state.lang
 
 

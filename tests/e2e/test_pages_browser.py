@@ -29,3 +29,20 @@ def test_results_draws_the_confusion_matrix_and_the_mistakes(server_url, page):
                            ".every(img => img.complete && img.naturalWidth > 0)")
     assert pictures.count() >= 3  # mistakes, one mistake's saliency, the first layer's weights
     assert page.get_by_text("read as").count() >= 1
+
+
+def test_the_language_stays_on_reload_on_other_pages_and_in_a_shared_link(server_url, page):
+    page.goto(f"{server_url}/lab?lang=ja&batch_size=128")  # a link a Japanese teacher shared; the browser says en-US
+    wait_for_app(page)
+    assert page.locator("h1").first.text_content().startswith(t("lab.title", "ja"))
+    page.get_by_role("combobox", name="Language / 言語").click()
+    page.get_by_role("option", name="English").click()
+    page.wait_for_selector(f"h1:has-text('{t('lab.title', 'en')}')")
+    page.wait_for_function("() => location.search.includes('lang=en')")
+    assert "batch_size=128" in page.url  # the Lab's own settings stay beside it
+    page.reload()
+    wait_for_app(page)
+    assert page.locator("h1").first.text_content().startswith(t("lab.title", "en"))
+    page.get_by_role("link", name=t("results.nav", "en")).click()  # to another page: the URL keeps the language
+    page.wait_for_selector(f"h1:has-text('{t('results.title', 'en')}')")
+    page.wait_for_function("() => location.search.includes('lang=en')")
