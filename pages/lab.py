@@ -17,7 +17,7 @@ splits = dataset()
 controls.init_state()
 
 with st.expander(tr("lab.presets"), expanded="lab_preset" in st.session_state):
-    controls.presets()
+    controls.presets(len(splits.train))
 
 left, right = st.columns([1, 2.2], gap="large")
 with left:

@@ -89,9 +89,30 @@ def test_a_diverging_run_is_marked_and_the_page_stays_usable():
     assert f"diverged at step {step}" in at.error[0].value
     assert at.dataframe[0].value["Status"][0] == f"diverged at step {step}"
     assert f"diverged at step {step}" in chart_text(charts(at)[0])  # marked in the chart
+    table = shown_table(at)
+    assert (table.loc[0, ["Val. accuracy", "Best val. accuracy", "Train loss", "Val. loss"]] == "–").all()
     at.select_slider(key="learning_rate").set_value(0.01)  # still usable: train again
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
+    assert shown_table(at).loc[1, "Val. accuracy"].endswith("%")
+    steps = chart_frames(charts(at)[0])["steps"]  # both runs' losses, drawn on one log axis
+    assert steps["loss"].max() > 10 and steps["shown"].max() <= 10  # the diverged run's ends at the top edge
+    finished = steps[steps["run"].str.startswith("Run 2")]
+    assert (finished["shown"] == finished["loss"]).all()  # the other run's curve is drawn as it is
+
+
+def shown_table(at):
+    """The history table as the browser shows it (display values: "–", "93.1%")."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(at.dataframe[0].proto.arrow_data.styler.display_values).read_all().to_pandas()
+
+
+def chart_frames(chart) -> dict:
+    """An Altair chart's datasets by name ("steps", "epochs", …), as the browser receives them."""
+    import pyarrow as pa
+
+    return {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets}
 
 
 def test_stop_mid_run_keeps_what_was_learned():
@@ -157,6 +178,8 @@ def test_two_runs_are_overlaid_with_a_legend_naming_what_differed(lang, run, lr,
         colors = [layer["encoding"]["color"] for layer in json.loads(chart.proto.spec)["layer"]
                   if layer.get("encoding", {}).get("color", {}).get("field") == "run"]
         assert colors and all(c["scale"]["range"][:2] == RUN_COLORS[:2] and c["sort"] is None for c in colors)
+        # a long entry ("学習 2 · オプティマイザ RMSprop · ドロップアウト 0.5") is not cut at Vega's 160 px
+        assert all(c["legend"]["labelLimit"] == 0 for c in colors if c.get("legend"))
     assert list(at.dataframe[0].value[run]) == [f"{run} 1", f"{run} 2"]
     assert at.success[0].value.startswith(f"{run} 2")
     csv = at.get("download_button")[0]
@@ -174,6 +197,8 @@ def test_presets_and_shared_links_set_the_controls():
     assert at.selectbox(key="train_subset").value == 300 and at.slider(key="dropout").value == 0.0
     assert at.slider(key="epochs").value == 40
     assert "validation loss turns up" in " ".join(i.value for i in at.info)
+    at.button(key="preset_batch_size_0").click().run()
+    assert "Batch 4 makes 2,000 updates per epoch" in at.info[0].value  # 8,000 training samples here
     at.radio(key="loader").set_value("dataloader").run()
     at.button(key="preset_batch_size_1").click().run()
     assert at.select_slider(key="batch_size").value == 256 and at.selectbox(key="optimizer").value == "sgd"

@@ -24,6 +24,10 @@ OVERFIT_COLOR, DIVERGED_COLOR = "#f58518", "#d62728"  # marks on the loss chart,
 RUN_COLORS = ["#0072B2", "#882255", "#000000", "#009E73", "#CC79A7", "#8c564b", "#7f7f7f", "#332288"]
 MAX_STEP_POINTS = 2000  # per run: more points than pixels only slow the browser down
 LOSS_FLOOR = 1e-4  # the loss axis is logarithmic: keep zero losses on it
+# drawn at the top edge above this (the tooltip keeps the true value): a diverging run's last losses
+# (up to 1,000, where the engine stops it) would otherwise stretch the axis over seven decades and
+# flatten every other run; guessing uniformly among 10 digits costs ln 10 ≈ 2.3
+LOSS_CEILING = 10.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,12 @@ class Curve:
 def _tooltip(lang: str, *fields):
     return [alt.Tooltip(f, title=t(f"lab.axis_{f.split(':')[0]}", lang), **({"format": fmt} if fmt else {}))
             for f, fmt in fields]
+
+
+def run_legend(**options) -> alt.Legend:
+    """A legend of runs whose entries are never cut short: an entry names the settings that differ
+    ("Run 2 · optimizer Adam · dropout 0.5"), and Vega's default cuts labels at 160 px."""
+    return alt.Legend(labelLimit=0, **options)
 
 
 def run_color(title: str, legend: alt.Legend | None) -> alt.Color:
@@ -58,13 +68,13 @@ def _series_dash(lang: str) -> alt.StrokeDash:
 def _loss_spec(lang: str) -> dict:
     """Light per-step loss, per-epoch training and validation loss on top, overfitting and divergence marked."""
     # symbolOpacity: the legend would take the faint per-step line's opacity
-    color = run_color(t("lab.axis_run", lang), alt.Legend(orient="bottom", columns=1, symbolOpacity=1))
+    color = run_color(t("lab.axis_run", lang), run_legend(orient="bottom", columns=1, symbolOpacity=1))
     x = alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0))
     y_scale = alt.Scale(type="log")
     steps = alt.Chart(alt.Data(name="steps")).mark_line(opacity=0.3, strokeWidth=1).encode(
-        x=x, y=alt.Y("loss:Q", title=t("lab.axis_loss", lang), scale=y_scale), color=color,
+        x=x, y=alt.Y("shown:Q", title=t("lab.axis_loss", lang), scale=y_scale), color=color,
         tooltip=_tooltip(lang, ("step:Q", None), ("loss:Q", ".4f")))
-    base = alt.Chart(alt.Data(name="epochs")).encode(x=x, y=alt.Y("loss:Q", scale=y_scale), color=color)
+    base = alt.Chart(alt.Data(name="epochs")).encode(x=x, y=alt.Y("shown:Q", scale=y_scale), color=color)
     # the dash goes on the lines only: a filled point's legend symbol would hide it
     lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))
     points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
@@ -102,9 +112,14 @@ def _step_frame(curve: Curve) -> pd.DataFrame:
     for k in range(0, len(finite), stride):
         chunk = finite[k:k + stride]
         step = chunk[-1][0]
-        rows.append({"run": curve.label, "epoch": step / per_epoch, "step": step,
-                     "loss": max(sum(v for _, v in chunk) / len(chunk), LOSS_FLOOR)})
-    return pd.DataFrame(rows, columns=["run", "epoch", "step", "loss"])
+        loss = sum(v for _, v in chunk) / len(chunk)
+        rows.append({"run": curve.label, "epoch": step / per_epoch, "step": step, "loss": loss, "shown": _shown(loss)})
+    return pd.DataFrame(rows, columns=["run", "epoch", "step", "loss", "shown"])
+
+
+def _shown(loss: float) -> float:
+    """Where a loss is drawn on the log axis: between LOSS_FLOOR and LOSS_CEILING."""
+    return min(max(loss, LOSS_FLOOR), LOSS_CEILING)
 
 
 def _epoch_frame(curves: list[Curve], lang: str) -> pd.DataFrame:
@@ -113,8 +128,8 @@ def _epoch_frame(curves: list[Curve], lang: str) -> pd.DataFrame:
         for e in c.snap.epochs:
             for series, loss, acc in (("train", e.train_loss, e.train_acc), ("val", e.val_loss, e.val_acc)):
                 rows.append({"run": c.label, "series": t(f"lab.series_{series}", lang), "epoch": e.epoch,
-                             "loss": max(loss, LOSS_FLOOR), "accuracy": acc})
-    return pd.DataFrame(rows, columns=["run", "series", "epoch", "loss", "accuracy"])
+                             "loss": loss, "shown": _shown(loss), "accuracy": acc})
+    return pd.DataFrame(rows, columns=["run", "series", "epoch", "loss", "shown", "accuracy"])
 
 
 def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import data as D
 from core.device import available_devices
-from core.presets import PRESETS, preset_config
+from core.presets import PRESETS, preset_config, updates_per_epoch
 from core.confusion import make_watch_hook
 from core.train import LOADERS, OPTIMIZERS, TrainConfig, combine_hooks
 from core.models import MODEL_NAMES
@@ -98,8 +98,9 @@ def config() -> TrainConfig:
     return TrainConfig(**values)
 
 
-def presets() -> None:
-    """One row per classroom preset: its two variants and what to watch."""
+def presets(n_train: int) -> None:
+    """One row per classroom preset: its two variants and what to watch (with the updates per epoch
+    each variant makes on this server's `n_train` training samples)."""
     for name in PRESETS:
         title, a, b = st.columns([3, 2, 2], vertical_alignment="center")
         title.markdown(f"**{tr(f'lab.preset_{name}')}**")
@@ -109,7 +110,8 @@ def presets() -> None:
                  width="stretch")
     chosen = st.session_state.get("lab_preset")
     if chosen:
-        st.info(tr(f"lab.preset_{chosen[0]}_watch"))
+        a, b = updates_per_epoch(chosen[0], n_train)
+        st.info(tr(f"lab.preset_{chosen[0]}_watch", a=f"{a:,}", b=f"{b:,}"))
 
 
 NOISE_SAMPLES = 2000  # training samples the per-epoch gradient-noise measurement uses

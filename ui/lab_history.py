@@ -23,14 +23,24 @@ def _row(run: runs.SessionRun, snap: Snapshot) -> dict:
     c = run.config
     last = snap.epochs[-1] if snap.epochs else None
     best = max((e.val_acc for e in snap.epochs), default=math.nan)
+    # the results first: at 1400 px the settings may need a sideways scroll, what a run reached does not
     return {tr("lab.col_run"): run.name, tr("lab.col_status"): status_text(snap),
-            tr("lab.batch_size"): c.batch_size, tr("lab.learning_rate"): f"{c.learning_rate:g}",
-            tr("lab.dropout"): c.dropout, tr("lab.optimizer"): OPTIMIZERS[c.optimizer],
-            tr("lab.model"): c.model.upper(), tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.seed"): c.seed,
+            tr("lab.col_val_acc"): last.val_acc if last else math.nan, tr("lab.col_best_acc"): best,
             tr("lab.col_train_loss"): last.train_loss if last else math.nan,
             tr("lab.col_val_loss"): last.val_loss if last else math.nan,
-            tr("lab.col_val_acc"): last.val_acc if last else math.nan, tr("lab.col_best_acc"): best,
+            tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.batch_size"): c.batch_size,
+            tr("lab.learning_rate"): f"{c.learning_rate:g}", tr("lab.dropout"): c.dropout,
+            tr("lab.optimizer"): OPTIMIZERS[c.optimizer], tr("lab.model"): c.model.upper(), tr("lab.seed"): c.seed,
             tr("lab.col_seconds"): round(snap.elapsed, 1)}
+
+
+def history_table(rows: list[dict]):
+    """The history as the table shows it: "–" where a run has no value yet (queued, or diverged in
+    its first epoch), not pandas' "None"; accuracies in %; losses to 4 places. Sorting stays numeric."""
+    percent, loss = "{:.1%}".format, "{:.4f}".format
+    formats = {tr("lab.col_val_acc"): percent, tr("lab.col_best_acc"): percent, tr("lab.col_train_loss"): loss,
+               tr("lab.col_val_loss"): loss, tr("lab.col_seconds"): "{:.1f}".format, tr("lab.dropout"): "{:g}".format}
+    return pd.DataFrame(rows).style.format(formats, na_rep="–")
 
 
 KEPT = "overlay_kept"  # the picked runs survive a visit to another page (widget state does not)
@@ -58,11 +68,8 @@ def history_section() -> None:
     st.multiselect(tr("lab.overlay"), list(names), format_func=names.get, key="overlay", help=tr("lab.overlay_help"))
     st.session_state[KEPT] = st.session_state.overlay
     snaps = [(r, r.job.state.snapshot()) for r in history]  # one copy of each run's progress per redraw
-    st.dataframe(pd.DataFrame([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
-                 column_config={tr("lab.col_val_acc"): st.column_config.NumberColumn(format="percent"),
-                                tr("lab.col_best_acc"): st.column_config.NumberColumn(format="percent"),
-                                tr("lab.col_train_loss"): st.column_config.NumberColumn(format="%.4f"),
-                                tr("lab.col_val_loss"): st.column_config.NumberColumn(format="%.4f")})
+    st.dataframe(history_table([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
+                 column_config={tr("lab.col_run"): st.column_config.Column(pinned=True)})
     model_picker()
     delete_col, clear_col, csv_col = st.columns(3)
     if delete_col.button(tr("lab.delete"), key="delete_runs", disabled=not st.session_state.overlay):

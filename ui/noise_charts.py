@@ -9,7 +9,7 @@ import pandas as pd
 
 from core.i18n import t
 from core.noise import NoiseReport
-from ui.lab_charts import RUN_COLORS, run_color
+from ui.lab_charts import RUN_COLORS, run_color, run_legend
 
 EPOCH_QUANTITIES = ("trace_sigma", "grad_norm_sq", "b_simple")
 LOG_B = alt.Scale(type="log", base=2)
@@ -122,7 +122,7 @@ def noise_over_epochs_chart(rows: list[dict], lang: str | None = None) -> alt.HC
 
         lang = session_lang()
     data = pd.DataFrame(rows, columns=["epoch", *EPOCH_QUANTITIES, "run"])
-    colour = run_color(None, alt.Legend()) if data["run"].notna().any() else alt.value(RUN_COLORS[0])
+    colour = run_color(None, run_legend()) if data["run"].notna().any() else alt.value(RUN_COLORS[0])
     return alt.hconcat(*[
         alt.Chart(data).mark_line(point=True).encode(
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1), title=t("noise.axis_epoch", lang)),
