@@ -28,11 +28,14 @@ def differing_settings(configs: list[TrainConfig]) -> list[str]:
     return [k for k in SETTINGS if len({repr(d[k]) for d in dicts}) > 1]
 
 
+LABEL_SEPARATOR = " · "  # between a run's name and each setting in a legend entry
+
+
 def legend_labels(names: list[str], configs: list[TrainConfig], lang: str = DEFAULT_LANGUAGE) -> list[str]:
     """One legend entry per run naming only what differed, in the learner's language:
     "Run 2 · lr 0.1" vs "Run 3 · lr 0.001"; "学習 2 · 学習率 0.1"."""
     keys = differing_settings(configs)
-    return [" · ".join([name, *(f"{t(f'lab.legend_{k}', lang)} {_show(k, getattr(config, k), lang)}" for k in keys)])
+    return [LABEL_SEPARATOR.join([name, *(f"{t(f'lab.legend_{k}', lang)} {_show(k, getattr(config, k), lang)}" for k in keys)])
             for name, config in zip(names, configs)]
 
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 import altair as alt
 import pandas as pd
 
-from core.history import overfitting_epochs
+from core.history import LABEL_SEPARATOR, overfitting_epochs
 from core.i18n import t
 from core.jobs import Snapshot
 
@@ -45,8 +45,8 @@ def _tooltip(lang: str, *fields):
 
 def run_legend(**options) -> alt.Legend:
     """A legend of runs whose entries are never cut short: an entry names the settings that differ
-    ("Run 2 · optimizer Adam · dropout 0.5"), and Vega's default cuts labels at 160 px."""
-    return alt.Legend(labelLimit=0, **options)
+    ("Run 2 · opt Adam · dropout 0.5"), one per line, side by side (Vega cuts labels at 160 px)."""
+    return alt.Legend(labelLimit=0, labelExpr=f"split(datum.label, '{LABEL_SEPARATOR}')", **options)
 
 
 def run_color(title: str, legend: alt.Legend | None) -> alt.Color:
@@ -68,7 +68,7 @@ def _series_dash(lang: str) -> alt.StrokeDash:
 def _loss_spec(lang: str) -> dict:
     """Light per-step loss, per-epoch training and validation loss on top, overfitting and divergence marked."""
     # symbolOpacity: the legend would take the faint per-step line's opacity
-    color = run_color(t("lab.axis_run", lang), run_legend(orient="bottom", columns=1, symbolOpacity=1))
+    color = run_color(t("lab.axis_run", lang), run_legend(orient="bottom", columns=4, symbolOpacity=1))
     x = alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0))
     y_scale = alt.Scale(type="log")
     steps = alt.Chart(alt.Data(name="steps")).mark_line(opacity=0.3, strokeWidth=1).encode(

@@ -25,22 +25,23 @@ def _row(run: runs.SessionRun, snap: Snapshot) -> dict:
     best = max((e.val_acc for e in snap.epochs), default=math.nan)
     # the results first: at 1400 px the settings may need a sideways scroll, what a run reached does not
     return {tr("lab.col_run"): run.name, tr("lab.col_status"): status_text(snap),
-            tr("lab.col_val_acc"): last.val_acc if last else math.nan, tr("lab.col_best_acc"): best,
-            tr("lab.col_train_loss"): last.train_loss if last else math.nan,
-            tr("lab.col_val_loss"): last.val_loss if last else math.nan,
+            tr("lab.col_val_acc"): _shown(last.val_acc if last else math.nan, "{:.1%}"),
+            tr("lab.col_best_acc"): _shown(best, "{:.1%}"),
+            tr("lab.col_train_loss"): _shown(last.train_loss if last else math.nan, "{:.4f}"),
+            tr("lab.col_val_loss"): _shown(last.val_loss if last else math.nan, "{:.4f}"),
             tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.batch_size"): c.batch_size,
             tr("lab.learning_rate"): f"{c.learning_rate:g}", tr("lab.dropout"): c.dropout,
             tr("lab.optimizer"): OPTIMIZERS[c.optimizer], tr("lab.model"): c.model.upper(), tr("lab.seed"): c.seed,
             tr("lab.col_seconds"): round(snap.elapsed, 1)}
 
 
-def history_table(rows: list[dict]):
-    """The history as the table shows it: "–" where a run has no value yet (queued, or diverged in
-    its first epoch), not pandas' "None"; accuracies in %; losses to 4 places. Sorting stays numeric."""
-    percent, loss = "{:.1%}".format, "{:.4f}".format
-    formats = {tr("lab.col_val_acc"): percent, tr("lab.col_best_acc"): percent, tr("lab.col_train_loss"): loss,
-               tr("lab.col_val_loss"): loss, tr("lab.col_seconds"): "{:.1f}".format, tr("lab.dropout"): "{:g}".format}
-    return pd.DataFrame(rows).style.format(formats, na_rep="–")
+RESULT_COLUMNS = ("lab.col_val_acc", "lab.col_best_acc", "lab.col_train_loss", "lab.col_val_loss")
+
+
+def _shown(value: float, fmt: str) -> str:
+    """A result as the table writes it, "–" when there is none yet (queued, or diverged in the first
+    epoch): st.dataframe writes "None" for a missing number whatever a Styler asks (streamlit#11123)."""
+    return fmt.format(value) if math.isfinite(value) else "–"
 
 
 KEPT = "overlay_kept"  # the picked runs survive a visit to another page (widget state does not)
@@ -68,8 +69,9 @@ def history_section() -> None:
     st.multiselect(tr("lab.overlay"), list(names), format_func=names.get, key="overlay", help=tr("lab.overlay_help"))
     st.session_state[KEPT] = st.session_state.overlay
     snaps = [(r, r.job.state.snapshot()) for r in history]  # one copy of each run's progress per redraw
-    st.dataframe(history_table([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
-                 column_config={tr("lab.col_run"): st.column_config.Column(pinned=True)})
+    results = {tr(key): st.column_config.TextColumn(alignment="right") for key in RESULT_COLUMNS}
+    st.dataframe(pd.DataFrame([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
+                 column_config={tr("lab.col_run"): st.column_config.Column(pinned=True), **results})
     model_picker()
     delete_col, clear_col, csv_col = st.columns(3)
     if delete_col.button(tr("lab.delete"), key="delete_runs", disabled=not st.session_state.overlay):
