@@ -20,6 +20,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from core import data as D
+from core import i18n
 from core.models import MODEL_NAMES, build_model
 
 FONT = "Noto Sans CJK JP, sans-serif"  # shows Japanese names too
@@ -199,9 +200,9 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def fmt_shape(shape: tuple) -> str:
-    """(8, 128) → "8×128"; a scalar → "scalar"."""
-    return "×".join(str(s) for s in shape) if shape else "scalar"
+def fmt_shape(shape: tuple, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """(8, 128) → "8×128"; a scalar → "scalar" ("スカラー")."""
+    return "×".join(str(s) for s in shape) if shape else i18n.t("graph.word_scalar", lang)
 
 
 def fmt_values(t: torch.Tensor) -> str:
@@ -212,20 +213,26 @@ def fmt_values(t: torch.Tensor) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in t.flatten().tolist()) + "]"
 
 
-def node_label(n: Node, values: bool, grads: bool) -> str:
+def node_label(n: Node, values: bool, grads: bool, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """A node's lines: its name and PyTorch's (code, never translated), its value, its gradient."""
     if n.kind == "param":
-        lines = [n.name, fmt_shape(n.shape)]
+        lines = [n.name, fmt_shape(n.shape, lang)]
     else:
         title = f"{n.name} = {n.op}" if n.name else n.op
-        lines = [title if n.kind == "op" else f"{n.name or 'leaf'} ({n.op})"]
+        lines = [title if n.kind == "op" else f"{n.name or i18n.t('graph.word_leaf', lang)} ({n.op})"]
         if n.made_by and n.kind == "op":
             lines.append(f"← {n.made_by}")
         if values and n.value is not None:
-            lines.append(fmt_values(n.value) if n.value.numel() <= SMALL else fmt_shape(n.shape))
+            lines.append(fmt_values(n.value) if n.value.numel() <= SMALL else fmt_shape(n.shape, lang))
     if grads and n.grad is not None:
-        small = n.grad.numel() <= SMALL
-        lines.append(f"grad {fmt_values(n.grad)}" if small else f"‖grad‖ {n.grad.norm().item():.3g}")
+        lines.append(grad_text(n.grad, lang))
     return "\n".join(lines)
+
+
+def grad_text(grad: torch.Tensor, lang: str) -> str:
+    """"grad [1, 2, 3]" for a small gradient, "‖grad‖ 0.0751" (its norm) for a large one."""
+    word = i18n.t("graph.word_grad", lang)
+    return f"{word} {fmt_values(grad)}" if grad.numel() <= SMALL else f"‖{word}‖ {grad.norm().item():.3g}"
 
 
 def node_style(n: Node, is_root: bool, highlight: bool) -> str:
@@ -235,7 +242,7 @@ def node_style(n: Node, is_root: bool, highlight: bool) -> str:
     return f'shape={shape}, style="rounded,filled", fillcolor="{color}"{extra}'
 
 
-def group_label(graph: Graph, call: str, grads: bool) -> str:
+def group_label(graph: Graph, call: str, grads: bool, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
     """A collapsed module: its name and class, then each parameter with shape (and gradient norm)."""
     lines = [f"{call} · {graph.groups[call]}"]
     root = graph.nodes[0]
@@ -243,17 +250,19 @@ def group_label(graph: Graph, call: str, grads: bool) -> str:
         lines.append(f"{root.name or root.op} = {fmt_values(root.value)}")
     for p in sorted(graph.params(), key=lambda p: p.name.endswith("bias")):  # weight, then bias
         if p.group == call:
-            norm = f", ‖grad‖ {p.grad.norm().item():.3g}" if grads and p.grad is not None else ""
-            lines.append(f"{p.name.rsplit('.', 1)[-1]} {fmt_shape(p.shape)}{norm}")
+            word = i18n.t("graph.word_grad", lang)
+            norm = f", ‖{word}‖ {p.grad.norm().item():.3g}" if grads and p.grad is not None else ""
+            lines.append(f"{p.name.rsplit('.', 1)[-1]} {fmt_shape(p.shape, lang)}{norm}")
     return "\n".join(lines)
 
 
 def to_dot(graph: Graph, values: bool = True, grads: bool = True, collapsed: Collection[str] = (),
-           highlight: Collection[str] = ()) -> str:
+           highlight: Collection[str] = (), lang: str = i18n.DEFAULT_LANGUAGE) -> str:
     """Graphviz DOT text, forward direction (leaves at the top, the loss at the bottom).
 
     Modules in `collapsed` become one box each; the others are drawn as a dashed frame around their
-    operations. `highlight` names nodes to outline. Edge labels are tensor shapes.
+    operations. `highlight` names nodes to outline. Edge labels are tensor shapes. The few words
+    that are not code ("grad", "leaf", "scalar") are in `lang`.
     """
     where = {n.id: (f"g{list(graph.groups).index(n.group)}" if n.group in collapsed else n.id) for n in graph.nodes}
     lines = ["digraph G {", f'  graph [fontname="{FONT}", rankdir=TB, nodesep=0.25, ranksep=0.35];',
@@ -262,7 +271,7 @@ def to_dot(graph: Graph, values: bool = True, grads: bool = True, collapsed: Col
         members = [n for n in graph.nodes if n.group == call]
         if call in collapsed:
             has_params = any(n.kind == "param" for n in members)
-            lines.append(f'  g{i} [label={quote(group_label(graph, call, grads))}, shape=box3d, style=filled, '
+            lines.append(f'  g{i} [label={quote(group_label(graph, call, grads, lang))}, shape=box3d, style=filled, '
                          f'fillcolor="{COLORS["param"] if has_params else COLORS["op"]}"];')
             continue
         lines.append(f'  subgraph cluster_{i} {{ label={quote(f"{call} · {cls}")}; '
@@ -271,14 +280,14 @@ def to_dot(graph: Graph, values: bool = True, grads: bool = True, collapsed: Col
         lines.append("  }")
     for n in graph.nodes:
         if where[n.id] == n.id:
-            lines.append(f"  {n.id} [label={quote(node_label(n, values, grads))}, "
+            lines.append(f"  {n.id} [label={quote(node_label(n, values, grads, lang))}, "
                          f"{node_style(n, n is graph.nodes[0], n.name in highlight)}];")
     seen = set()
     for e in graph.edges:
         src, dst = where[e.src], where[e.dst]
         if src != dst and (src, dst, e.shape) not in seen:
             seen.add((src, dst, e.shape))
-            lines.append(f"  {src} -> {dst} [label={quote(fmt_shape(e.shape))}];")
+            lines.append(f"  {src} -> {dst} [label={quote(fmt_shape(e.shape, lang))}];")
     lines.append("}")
     return "\n".join(lines)
 

@@ -8,7 +8,7 @@ import torch
 from core import data as D
 from core import graph as G
 from core.models import MODEL_NAMES
-from ui.session import current_model, dataset, model_caption, tr
+from ui.session import current_model, dataset, lang, model_caption, tr
 
 MAX_STEPS = 3  # elementwise operations before the reduction
 BATCH = 8  # samples in the minibatch of part 2
@@ -57,7 +57,7 @@ else:
             if backward and len(walk) > 1 else len(walk)
     with drawing:
         current = {walk[shown - 1].input} if backward else ()  # the node the last step shown reaches
-        st.graphviz_chart(G.to_dot(example.graph, grads=backward, highlight=current))
+        st.graphviz_chart(G.to_dot(example.graph, grads=backward, highlight=current, lang=lang()))
         st.caption(tr("graph.legend_backward" if backward else "graph.legend_forward"))
     if backward:
         with explained:
@@ -111,11 +111,11 @@ else:
         expanded = graph.groups if every else st.multiselect(tr("graph.expand"), list(graph.groups),
                                                                placeholder=tr("graph.expand_placeholder"))
         params = [graph.node(name) for name, _ in model.named_parameters()]  # in the model's order
-        st.dataframe(pd.DataFrame([{tr("graph.col_param"): n.name, tr("graph.col_shape"): G.fmt_shape(n.shape),
+        st.dataframe(pd.DataFrame([{tr("graph.col_param"): n.name, tr("graph.col_shape"): G.fmt_shape(n.shape, lang()),
                                     tr("graph.col_grad_norm"): n.grad.norm().item()} for n in params]),
                      hide_index=True)
     with drawing:
-        st.graphviz_chart(G.to_dot(graph, collapsed=set(graph.groups) - set(expanded)))
+        st.graphviz_chart(G.to_dot(graph, collapsed=set(graph.groups) - set(expanded), lang=lang()))
         st.caption(tr("graph.legend_model"))
 
 st.subheader(tr("graph.modes_header"))

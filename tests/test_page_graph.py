@@ -52,6 +52,7 @@ def test_mlp_model_graph_in_japanese_with_layers_collapsed_then_open():
     model = charts(at)[1]
     assert "使用中のモデル" in texts(at.caption)
     assert "fc1 · Linear" in model and "TBackward0" not in model  # one box per layer
+    assert "‖勾配‖" in model and "grad" not in model  # PyTorch's names stay, the words are Japanese
     assert [m.value for m in at.metric][2] == "6"
     assert at.dataframe[0].value.shape[0] == 6  # parameter table
     at.toggle(key="expand_all").set_value(True).run()

@@ -22,6 +22,7 @@ OVERFIT_COLOR, DIVERGED_COLOR = "#f58518", "#d62728"  # marks on the loss chart,
 # runs 1 and 3 the same colour for 1 in 12 boys) and from the two marks (Streamlit's default
 # would give runs 1 and 2 two blues). Mostly Okabe–Ito and Paul Tol colours.
 RUN_COLORS = ["#0072B2", "#882255", "#000000", "#009E73", "#CC79A7", "#8c564b", "#7f7f7f", "#332288"]
+EPOCH_PAD = 0.05  # the epoch axis ends this fraction past the last epoch
 MAX_STEP_POINTS = 2000  # per run: more points than pixels only slow the browser down
 LOSS_FLOOR = 1e-4  # the loss axis is logarithmic: keep zero losses on it
 # drawn at the top edge above this (the tooltip keeps the true value): a diverging run's last losses
@@ -148,13 +149,23 @@ def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 def loss_spec(curves: list[Curve], lang: str) -> dict:
     steps = pd.concat([_step_frame(c) for c in curves]) if curves else _step_frame(Curve("", _EMPTY))
     overfit, diverged = _marks(curves, lang)
-    return {**copy.deepcopy(_loss_spec(lang)),
-            "datasets": {"steps": steps, "epochs": _epoch_frame(curves, lang), "overfit": overfit,
-                         "diverged": diverged}}
+    return _fill(_loss_spec(lang), curves, {"steps": steps, "epochs": _epoch_frame(curves, lang), "overfit": overfit,
+                                            "diverged": diverged})
 
 
 def accuracy_spec(curves: list[Curve], lang: str) -> dict:
-    return {**copy.deepcopy(_accuracy_spec(lang)), "datasets": {"epochs": _epoch_frame(curves, lang)}}
+    return _fill(_accuracy_spec(lang), curves, {"epochs": _epoch_frame(curves, lang)})
 
+
+def _fill(spec: dict, curves: list[Curve], datasets: dict) -> dict:
+    """A copy of a cached spec with this redraw's data, its epoch axis a little past the last epoch:
+    the last epoch's points would otherwise sit half outside the chart (after one epoch, all of them)."""
+    spec = copy.deepcopy(spec)
+    last = max((c.snap.epoch for c in curves), default=0)
+    if last:
+        for layer in spec["layer"]:
+            if "x" in layer.get("encoding", {}) and "scale" in layer["encoding"]["x"]:
+                layer["encoding"]["x"]["scale"]["domainMax"] = last * (1 + EPOCH_PAD)
+    return {**spec, "datasets": datasets}
 
 _EMPTY = Snapshot("queued", 0, 0, 0, 0, 0, 0.0, [], [], None, "", None, 0.0)

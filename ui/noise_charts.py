@@ -49,9 +49,14 @@ def cloud_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
     at_tip = {"x": alt.X("end:Q", scale=x_scale), "y": y}
     head = alt.Chart(tip).mark_point(shape="triangle-right", size=250, filled=True, color="#d62728",
                                      opacity=1, clip=True).encode(**at_tip)
-    label = alt.Chart(tip).mark_text(dy=18, color="#d62728", fontWeight="bold", fontSize=13).encode(
-        **at_tip, text="label:N")
-    return alt.layer(cloud, shaft, head, label).properties(width=520, height=520)
+    # above the middle of the arrow, on a white halo: the cloud of large batches covers its tip
+    on_shaft = {"x": alt.X("middle:Q", scale=x_scale), "y": y, "text": "label:N"}
+    words = dict(dy=-14, fontWeight="bold", fontSize=13, clip=True)
+    halo = alt.Chart(tip).transform_calculate(middle=alt.datum.end / 2).mark_text(
+        stroke="white", strokeWidth=5, strokeJoin="round", opacity=0.9, **words).encode(**on_shaft)
+    label = alt.Chart(tip).transform_calculate(middle=alt.datum.end / 2).mark_text(color="#d62728", **words).encode(
+        **on_shaft)
+    return alt.layer(cloud, shaft, head, halo, label).properties(width=520, height=520)
 
 
 def _measured_and_theory(report: NoiseReport, lang: str, divide_by: float = 1.0) -> pd.DataFrame:
