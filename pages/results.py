@@ -46,8 +46,9 @@ errors.metric(tr("results.mistakes"), f"{wrong:,} / {len(preds.labels):,}")
 hard.metric(tr("results.hardest"), str(hardest), tr("results.read_right", p=f"{per_digit[hardest]:.1%}"),
             delta_color="off", delta_arrow="off")
 if top:
-    confused.metric(tr("results.most_confused"), tr("results.pair", true=top[0][0], predicted=top[0][1]),
-                    tr("results.times", count=top[0][2]), delta_color="off", delta_arrow="off")
+    true, predicted, n = top[0]  # "8 → 3" fits a projector's quarter width; the words go below it
+    confused.metric(tr("results.most_confused"), f"{true} → {predicted}",
+                    tr("results.pair_times", true=true, predicted=predicted, n=n), delta_color="off", delta_arrow="off")
 
 st.header(tr("results.matrix_header"))
 st.caption(tr("results.matrix_caption"))

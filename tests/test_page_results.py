@@ -39,6 +39,11 @@ def test_the_default_model_read_on_the_validation_set(lang, val_label, mistakes_
     per_digit = {d: sum(c["count"] for c in cells if c["true"] == d and c["right"]) /
                  sum(c["count"] for c in cells if c["true"] == d) for d in range(10)}
     assert list(shown.values())[3] == str(min(per_digit, key=per_digit.get))  # the hardest digit
+    top = max((c for c in cells if not c["right"]), key=lambda c: c["count"])
+    assert list(shown.values())[2] == f"{top['true']} → {top['predicted']}"  # short: a projector's quarter width
+    words = {"en": f"{top['true']} read as {top['predicted']} ({top['count']}×)",
+             "ja": f"{top['true']} を {top['predicted']} と予測（{top['count']} 回）"}[lang]
+    assert at.metric[2].proto.delta == words
     assert len(at.get("image")) == 3  # the gallery, one mistake's saliency, the first layer's weights
     assert test_label not in shown  # the test set stays unscored until asked
     assert at.button(key="test_score").proto.label == test_button
