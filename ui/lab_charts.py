@@ -94,7 +94,8 @@ def _loss_spec(lang: str) -> dict:
 def _accuracy_spec(lang: str) -> dict:
     """Training (solid) and validation (dashed) accuracy per epoch."""
     base = alt.Chart(alt.Data(name="epochs")).encode(
-        x=alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0)),
+        x=alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0),
+                axis=alt.Axis(tickMinStep=1, format="d")),  # whole epochs: accuracy is measured after each
         y=alt.Y("accuracy:Q", title=t("lab.axis_accuracy", lang), axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False)),
         color=run_color(t("lab.axis_run", lang), None))
