@@ -31,6 +31,8 @@ def assert_four_plots(at: AppTest) -> float:
     assert "triangle-right" in cloud.spec  # the arrow head of G
     kinds = {row["kind"] for row in plotted(variance)}
     assert len(kinds) == 2 and len(plotted(variance)) == 22  # measured and theory at 11 sizes
+    for chart in (variance, scale):  # the legend draws a dot for measured, a dashed line for theory
+        assert '"range": ["circle", "stroke"]' in chart.spec and '"range": [[1, 0], [6, 3]]' in chart.spec
     assert all(-1 <= row["cosine"] <= 1 for row in plotted(cosine))
     b_simple = float(at.metric[2].value)
     assert f"B_simple ≈ {b_simple:.0f}" in {row.get("label") for row in plotted(scale)}  # its marker

@@ -69,12 +69,17 @@ def _measured_and_theory(report: NoiseReport, lang: str, divide_by: float = 1.0)
 def _points_on_line(data: pd.DataFrame, y: alt.Y, lang: str) -> alt.LayerChart:
     """Measured values as points over the theory line, in log-log axes."""
     measured, theory = t("noise.measured", lang), t("noise.theory", lang)
-    colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=[measured, theory], range=["#1f77b4", "#ff7f0e"]))
+    # the legend draws what the chart draws: a dot for the measurements, a dashed line for the theory
+    kinds = {"domain": [measured, theory]}
+    colour = alt.Color("kind:N", title=None, scale=alt.Scale(**kinds, range=["#1f77b4", "#ff7f0e"]), legend=alt.Legend(
+        symbolStrokeWidth=2.5, symbolSize=120))
+    shape = alt.Shape("kind:N", title=None, scale=alt.Scale(**kinds, range=["circle", "stroke"]))
+    dash = alt.StrokeDash("kind:N", title=None, scale=alt.Scale(**kinds, range=[[1, 0], [6, 3]]))
     base = alt.Chart(data).encode(x=_batch_axis(lang), y=y, color=colour,
                                   tooltip=[alt.Tooltip("batch_size:Q", title="B"), "kind:N",
                                            alt.Tooltip("value:Q", format=".4g")])
-    line = base.transform_filter(alt.datum.kind == theory).mark_line(strokeDash=[6, 3])
-    dots = base.transform_filter(alt.datum.kind == measured).mark_circle(size=70)
+    line = base.transform_filter(alt.datum.kind == theory).mark_line().encode(strokeDash=dash)
+    dots = base.transform_filter(alt.datum.kind == measured).mark_point(size=70, filled=True).encode(shape=shape)
     return alt.layer(line, dots)
 
 
