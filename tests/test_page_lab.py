@@ -152,6 +152,7 @@ def test_a_finished_run_goes_on_for_the_epochs_slider_more_epochs(lang, label, f
 @pytest.mark.parametrize("lang, run, lr, optimizer, no_runs", [
     ("en", "Run", "lr", "opt", "No run yet"), ("ja", "学習", "学習率", "オプティマイザ", "まだ学習していません")])
 def test_two_runs_are_overlaid_with_a_legend_naming_what_differed(lang, run, lr, optimizer, no_runs):
+    val = {"en": "validation", "ja": "検証"}[lang]
     at = open_lab(lang, epochs="1", train_subset="1000", batch_size="256")
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
@@ -172,6 +173,9 @@ def test_two_runs_are_overlaid_with_a_legend_naming_what_differed(lang, run, lr,
                   if layer.get("encoding", {}).get("color", {}).get("field") == "run"]
         assert colors and all(c["scale"]["range"][:2] == RUN_COLORS[:2] and c["sort"] is None for c in colors)
         # a long entry ("学習 2 · オプティマイザ RMSprop · ドロップアウト 0.5") is not cut at Vega's 160 px
+        points = [layer for layer in json.loads(chart.proto.spec)["layer"] if layer["mark"]["type"] == "point"]
+        fill = points[0]["encoding"]["fill"]  # validation hollow, training filled in the run's colour
+        assert fill["condition"] == {"test": f"(datum.series === '{val}')", "value": "white"} and fill["field"] == "run"
         # one line per setting, so entries side by side fit the chart's width
         assert all(c["legend"]["labelLimit"] == 0 and c["legend"]["labelExpr"] == "split(datum.label, ' · ')"
                    for c in colors if c.get("legend"))

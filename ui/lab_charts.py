@@ -55,6 +55,13 @@ def run_color(title: str, legend: alt.Legend | None) -> alt.Color:
     return alt.Color("run:N", title=title, sort=None, scale=alt.Scale(range=RUN_COLORS), legend=legend)
 
 
+def _hollow_validation(lang: str):
+    """Training points filled, validation points hollow, in the run's colour: told apart even where
+    no line joins them (after one epoch)."""
+    return alt.condition(alt.datum.series == t("lab.series_val", lang), alt.value("white"),
+                         alt.Fill("run:N", sort=None, scale=alt.Scale(range=RUN_COLORS), legend=None))
+
+
 def _series_dash(lang: str) -> alt.StrokeDash:
     """Training solid, validation dashed, in every language (a plain nominal scale would sort the
     names: "検証" comes before "訓練"), with the line styles drawn in the legend."""
@@ -78,7 +85,7 @@ def _loss_spec(lang: str) -> dict:
     base = alt.Chart(alt.Data(name="epochs")).encode(x=x, y=alt.Y("shown:Q", scale=y_scale), color=color)
     # the dash goes on the lines only: a filled point's legend symbol would hide it
     lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))
-    points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
+    points = base.mark_point(size=60, strokeWidth=2, opacity=1).encode(fill=_hollow_validation(lang), tooltip=_tooltip(
         lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("loss:Q", ".4f"), ("accuracy:Q", ".2%")))
     overfit = alt.Chart(alt.Data(name="overfit")).mark_rect(color=OVERFIT_COLOR, opacity=0.15).encode(
         x="start:Q", x2="end:Q", tooltip=alt.Tooltip("text:N", title=""))
@@ -99,7 +106,7 @@ def _accuracy_spec(lang: str) -> dict:
         y=alt.Y("accuracy:Q", title=t("lab.axis_accuracy", lang), axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False)),
         color=run_color(t("lab.axis_run", lang), None))
-    points = base.mark_point(filled=True, size=70).encode(tooltip=_tooltip(
+    points = base.mark_point(size=60, strokeWidth=2, opacity=1).encode(fill=_hollow_validation(lang), tooltip=_tooltip(
         lang, ("run:N", None), ("series:N", None), ("epoch:Q", None), ("accuracy:Q", ".2%"), ("loss:Q", ".4f")))
     lines = base.mark_line(strokeWidth=2.5).encode(strokeDash=_series_dash(lang))
     return alt.layer(lines, points).properties(height=260).to_dict()
