@@ -46,9 +46,19 @@ def chart_text(chart) -> str:
     return " ".join(f.to_csv() for f in frames)
 
 
+def run_legends(chart) -> list:
+    """The distinct legends of the chart's colour-by-run encodings."""
+    import json
+
+    colors = [layer["encoding"]["color"] for layer in json.loads(chart.proto.spec)["layer"]
+              if layer.get("encoding", {}).get("color", {}).get("field") == "run"]
+    return list({json.dumps(c.get("legend")): c.get("legend") for c in colors}.values())
+
+
 def test_controls_train_and_show_charts_history_and_current_model():
     at = open_lab()
     assert not at.exception and "No run yet" in at.info[0].value
+    assert run_legends(charts(at)[0]) == [None]  # an empty chart has no legend of runs yet
     at.select_slider(key="batch_size").set_value(128)
     at.select_slider(key="learning_rate").set_value(0.005)
     at.slider(key="dropout").set_value(0.2)
@@ -69,7 +79,7 @@ def test_controls_train_and_show_charts_history_and_current_model():
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
     assert "Run 1 finished 2 epochs" in at.success[0].value
-    assert len(charts(at)) == 2  # loss, accuracy
+    assert len(charts(at)) == 2 and run_legends(charts(at)[0]) != [None]  # loss, accuracy
     table = at.dataframe[0].value
     assert list(table["Run"]) == ["Run 1"] and table["Status"][0] == "finished"
     assert 0 < float(table["Val. accuracy"][0].rstrip("%")) <= 100

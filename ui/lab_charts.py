@@ -167,13 +167,16 @@ def accuracy_spec(curves: list[Curve], lang: str) -> dict:
 
 def _fill(spec: dict, curves: list[Curve], datasets: dict) -> dict:
     """A copy of a cached spec with this redraw's data, its epoch axis a little past the last epoch:
-    the last epoch's points would otherwise sit half outside the chart (after one epoch, all of them)."""
+    the last epoch's points would otherwise sit half outside the chart (after one epoch, all of them).
+    Before the first run the legend of runs, which would be a bare title, is left out."""
     spec = copy.deepcopy(spec)
     last = max((c.snap.epoch for c in curves), default=0)
-    if last:
-        for layer in spec["layer"]:
-            if "x" in layer.get("encoding", {}) and "scale" in layer["encoding"]["x"]:
-                layer["encoding"]["x"]["scale"]["domainMax"] = last * (1 + EPOCH_PAD)
+    for layer in spec["layer"]:
+        encoding = layer.get("encoding", {})
+        if last and "scale" in encoding.get("x", {}):
+            encoding["x"]["scale"]["domainMax"] = last * (1 + EPOCH_PAD)
+        if not curves and encoding.get("color", {}).get("field") == "run":
+            encoding["color"]["legend"] = None
     return {**spec, "datasets": datasets}
 
 _EMPTY = Snapshot("queued", 0, 0, 0, 0, 0, 0.0, [], [], None, "", None, 0.0)
