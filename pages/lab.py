@@ -40,11 +40,13 @@ with left:
     if going_on := runs.resumable():
         done, planned = len(going_on.job.state.result.epochs), going_on.config.epochs
         more = planned - done if done < planned else config.epochs  # a stopped run first finishes its plan
-        label = tr("lab.go_on" if more > 1 else "lab.go_on_one", run=going_on.name, first=done + 1, last=done + more)
-        if st.button(label, key="go_on", icon=":material/play_arrow:", width="stretch"):
+        # a short label fits the narrow column of a 1024-pixel projector; the caption says which epochs
+        if st.button(tr("lab.go_on"), key="go_on", icon=":material/play_arrow:", width="stretch"):
             runs.resume(going_on, more)
             st.rerun()
-        st.caption(tr("lab.go_on_caption", run=going_on.name))
+        epochs = tr("lab.go_on_epochs" if more > 1 else "lab.go_on_epoch", run=going_on.name, first=done + 1,
+                    last=done + more)
+        st.caption(f"**{epochs}** {tr('lab.go_on_caption', run=going_on.name)}")
     st.caption(tr("lab.same_seed", seed=config.seed))
 
 with right:

@@ -40,15 +40,16 @@ wrong = int((preds.predicted != preds.labels).sum())
 top = C.top_confusions(matrix, k=3)
 per_digit = C.per_class_accuracy(matrix).nan_to_num(nan=1.0)  # (10,) a digit with no samples is no hard one
 hardest = int(per_digit.argmin())
-acc, errors, confused, hard = st.columns(4)
-acc.metric(tr("results.val_accuracy"), f"{preds.accuracy:.1%}")
-errors.metric(tr("results.mistakes"), f"{wrong:,} / {len(preds.labels):,}")
-hard.metric(tr("results.hardest"), str(hardest), tr("results.read_right", p=f"{per_digit[hardest]:.1%}"),
-            delta_color="off", delta_arrow="off")
-if top:
-    true, predicted, n = top[0]  # "8 → 3" fits a projector's quarter width; the words go below it
-    confused.metric(tr("results.most_confused"), f"{true} → {predicted}",
-                    tr("results.pair_times", true=true, predicted=predicted, n=n), delta_color="off", delta_arrow="off")
+with st.container(horizontal=True, horizontal_alignment="distribute", gap="large"):  # wraps on a narrow screen
+    st.metric(tr("results.val_accuracy"), f"{preds.accuracy:.1%}", width="content")
+    st.metric(tr("results.mistakes"), f"{wrong:,} / {len(preds.labels):,}", width="content")
+    if top:
+        true, predicted, n = top[0]  # "8 → 3" stays short; the words go below it
+        st.metric(tr("results.most_confused"), f"{true} → {predicted}",
+                  tr("results.pair_times", true=true, predicted=predicted, n=n), delta_color="off", delta_arrow="off",
+                  width="content")
+    st.metric(tr("results.hardest"), str(hardest), tr("results.read_right", p=f"{per_digit[hardest]:.1%}"),
+              delta_color="off", delta_arrow="off", width="content")
 
 st.header(tr("results.matrix_header"))
 st.caption(tr("results.matrix_caption"))

@@ -128,7 +128,7 @@ def test_stop_mid_run_keeps_what_was_learned():
     assert 20 < snap.step < snap.total_steps
     assert at.session_state["runs"][-1].job.state.result.model is not None
     assert "was stopped" in at.success[0].value
-    assert at.button(key="go_on").label == "Go on: Run 1, epoch 1"  # resume: finish the planned epoch
+    assert go_on(at) == "Next: Run 1, epoch 1."  # resume: finish the planned epoch
     at.button(key="go_on").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
     snap = at.session_state["runs"][-1].job.state.snapshot()
@@ -136,9 +136,15 @@ def test_stop_mid_run_keeps_what_was_learned():
     assert len(at.session_state["runs"]) == 1 and "Run 1 finished 1 epoch in" in at.success[0].value
 
 
+def go_on(at) -> str:
+    """What the Go on button will train, as its caption says (the button itself only says "Go on")."""
+    assert at.button(key="go_on").label in ("Go on", "続きを学習")
+    return next(c.value for c in at.caption if c.value.startswith(("**Next:", "**次は"))).split("**")[1]
+
+
 @pytest.mark.parametrize("lang, label, finished, label_2", [
-    ("en", "Go on: Run 1, epochs 2–3", "Run 1 finished 3 epochs", "Go on: Run 2, epochs 3–4"),
-    ("ja", "続きを学習：学習 1、エポック 2〜3", "学習 1 は 3 エポック", "続きを学習：学習 2、エポック 3〜4")])
+    ("en", "Next: Run 1, epochs 2–3.", "Run 1 finished 3 epochs", "Next: Run 2, epochs 3–4."),
+    ("ja", "次は 学習 1、エポック 2〜3。", "学習 1 は 3 エポック", "次は 学習 2、エポック 3〜4。")])
 def test_a_finished_run_goes_on_for_the_epochs_slider_more_epochs(lang, label, finished, label_2):
     at = open_lab(lang, epochs="1", train_subset="1000", batch_size="256")  # 4 steps per epoch
     at.button(key="train").click().run()
@@ -146,7 +152,7 @@ def test_a_finished_run_goes_on_for_the_epochs_slider_more_epochs(lang, label, f
     run = at.session_state["runs"][-1]
     first_model = run.job.state.result.model
     at.slider(key="epochs").set_value(2).run()
-    assert at.button(key="go_on").label == label
+    assert go_on(at) == label
     at.button(key="go_on").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
     snap = run.job.state.snapshot()
@@ -156,7 +162,7 @@ def test_a_finished_run_goes_on_for_the_epochs_slider_more_epochs(lang, label, f
     assert len(chart_text(charts(at)[0]).splitlines()) > 12  # one curve, all 12 steps
     at.button(key="train").click().run()  # a new run: only the newest run can go on
     run_until(at, lambda a: newest_status(a) == "finished")
-    assert not run.job.resumable and at.button(key="go_on").label == label_2
+    assert not run.job.resumable and go_on(at) == label_2
 
 
 @pytest.mark.parametrize("lang, run, lr, optimizer, no_runs", [

@@ -24,10 +24,10 @@ def test_slider_train_and_chart(server_url, page):
     assert page.get_by_text("Runs of this session").is_visible()
     assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the history table
     go_on = page.locator(".st-key-go_on button")
-    assert go_on.inner_text().endswith("Go on: Run 1, epochs 3–4")  # 2 more: the Epochs slider
-    go_on.click()
+    assert go_on.inner_text().endswith("Go on") and page.get_by_text("Next: Run 1, epochs 3–4.").is_visible()
+    go_on.click()  # 2 more: the Epochs slider
     page.wait_for_selector("text=Run 1 finished 4 epochs", timeout=60_000)
-    assert go_on.inner_text().endswith("Go on: Run 1, epochs 5–6")  # the same run, ready to go on again
+    page.wait_for_selector("text=Next: Run 1, epochs 5–6.")  # the same run, ready to go on again
 
 
 def test_preset_and_shared_link_set_the_controls(server_url, page):
