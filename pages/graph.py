@@ -79,7 +79,7 @@ st.header(tr("graph.model_header"))
 st.write(tr("graph.model_intro"))
 in_use = current_model()
 c = in_use.config
-left, middle, right = st.columns(3)
+left, middle, right = st.columns([1, 1.4, 1.6])  # room for "ドロップアウト（p = 0.2）" at 1024 px
 arch = left.selectbox(tr("graph.arch"), MODEL_NAMES, index=MODEL_NAMES.index(c.model), format_func=str.upper,
                       key="arch")
 p_drop = c.dropout if c.dropout > 0 else DROPOUT

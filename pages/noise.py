@@ -58,10 +58,11 @@ scale = report.scale
 
 st.caption(tr("noise.measured_in", n=fmt_int(scale.n_samples), draws=draws, seconds=f"{report.seconds:.1f}",
               largest=fmt_int(report.sizes[-1].batch_size)))
-a, b, c = st.columns(3)
-a.metric(tr("noise.trace_sigma"), f"{scale.trace_sigma:.4g}", help=tr("noise.trace_sigma_help"))
-b.metric(tr("noise.grad_norm_sq"), f"{scale.grad_norm_sq:.4g}", help=tr("noise.grad_norm_sq_help"))
-c.metric(tr("noise.b_simple"), f"{scale.b_simple:.1f}", help=tr("noise.b_simple_help"))
+with st.container(horizontal=True, horizontal_alignment="distribute", gap="large"):  # wraps on a narrow screen
+    st.metric(tr("noise.trace_sigma"), f"{scale.trace_sigma:.4g}", help=tr("noise.trace_sigma_help"), width="content")
+    st.metric(tr("noise.grad_norm_sq"), f"{scale.grad_norm_sq:.4g}", help=tr("noise.grad_norm_sq_help"),
+              width="content")
+    st.metric(tr("noise.b_simple"), f"{scale.b_simple:.1f}", help=tr("noise.b_simple_help"), width="content")
 
 st.subheader(tr("noise.cloud_title"))
 st.write(tr("noise.cloud_text"))

@@ -73,15 +73,15 @@ def history_section() -> None:
     st.dataframe(pd.DataFrame([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
                  column_config={tr("lab.col_run"): st.column_config.Column(pinned=True), **results})
     model_picker()
-    delete_col, clear_col, csv_col = st.columns(3)
-    if delete_col.button(tr("lab.delete"), key="delete_runs", disabled=not st.session_state.overlay):
+    buttons = st.container(horizontal=True)  # wraps rather than cutting a label on a narrow screen
+    if buttons.button(tr("lab.delete"), key="delete_runs", disabled=not st.session_state.overlay):
         runs.delete(st.session_state.overlay)
         st.rerun()
-    if clear_col.button(tr("lab.clear"), key="clear_runs"):
+    if buttons.button(tr("lab.clear"), key="clear_runs"):
         runs.delete(list(names))
         st.rerun()
     rows = [row for r, snap in snaps for row in epoch_rows(r.name, r.config, snap.status, snap.epochs)]
-    csv_col.download_button(tr("lab.download_csv"), pd.DataFrame(rows).to_csv(index=False), "training-runs.csv",
+    buttons.download_button(tr("lab.download_csv"), pd.DataFrame(rows).to_csv(index=False), "training-runs.csv",
                             "text/csv", key="download_csv", disabled=not rows)
 
 
