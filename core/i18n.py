@@ -62,6 +62,11 @@ def language_for_locale(locale: str | None) -> str:
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def sentences(lang: str, *texts: str) -> str:
+    """Sentences joined as each language writes them: "Done. Next." but "終わりました。次へ。" (no space)."""
+    return ("" if lang == "ja" else " ").join(texts)
+
+
 def fmt_int(n: int) -> str:
     """12,345: thousands separators read the same in both languages."""
     return f"{n:,}"

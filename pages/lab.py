@@ -2,12 +2,13 @@
 import streamlit as st
 
 from core import data as D
+from core.i18n import sentences
 from core.lesson_code import lesson_code
 from core.train import ConfigError
 from ui import lab_controls as controls
 from ui import lab_history, runs
 from ui.lab_live import live_panel
-from ui.session import dataset, tr
+from ui.session import dataset, lang, tr
 
 FIRST_LOSS_WAIT = 0.5  # seconds this redraw may wait for a new run's first loss (a queued run does not wait long)
 
@@ -46,7 +47,7 @@ with left:
             st.rerun()
         epochs = tr("lab.go_on_epochs" if more > 1 else "lab.go_on_epoch", run=going_on.name, first=done + 1,
                     last=done + more)
-        st.caption(f"**{epochs}** {tr('lab.go_on_caption', run=going_on.name)}")
+        st.caption(sentences(lang(), f"**{epochs}**", tr("lab.go_on_caption", run=going_on.name)))
     st.caption(tr("lab.same_seed", seed=config.seed))
 
 with right:

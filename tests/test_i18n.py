@@ -57,3 +57,10 @@ def test_a_server_can_set_the_first_visit_language(monkeypatch):
     assert language_for_locale("en-US") == "ja"
     monkeypatch.setenv("TLL_DEFAULT_LANGUAGE", "klingon")  # ignored, not a crash
     assert language_for_locale("en-US") == "en"
+
+
+def test_sentences_are_joined_as_each_language_writes_them():
+    from core.i18n import sentences
+
+    assert sentences("en", "Run 1 finished.", "Its model is used.") == "Run 1 finished. Its model is used."
+    assert sentences("ja", "終わりました。", "このモデルを使います。") == "終わりました。このモデルを使います。"
