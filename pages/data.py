@@ -79,7 +79,7 @@ st.image(pictures(D.augment(originals, torch.Generator().manual_seed(aug_seed), 
 
 st.header(tr("data.batch_header"))
 st.write(tr("data.batch_intro"))
-left, middle, right = st.columns([2, 2, 1])
+left, middle, right = st.columns([2, 2, 1.4])  # the toggle and "drop_last" fit at 1024 px
 n = left.slider(tr("data.n_items"), 1, 60, 20, key="n_items")
 batch_size = middle.slider(tr("data.batch_size"), 1, 32, 6, key="batch_size")
 drop_last = right.toggle("drop_last", key="drop_last", help=tr("data.drop_last_help"))

@@ -56,7 +56,8 @@ CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] *')].f
     const clips = style.textOverflow === 'ellipsis' || style.overflow === 'hidden' || style.overflowX === 'hidden';
     const text = e.textContent.trim() && !e.querySelector('canvas, svg, img, iframe, table') && !e.closest('.katex');
     return clips && text && e.checkVisibility() && e.scrollWidth > e.clientWidth + 1;
-}).map(e => e.textContent.trim().slice(0, 60))"""
+}).map(e => e.textContent.trim().slice(0, 60)).concat(  // and chart text Vega shortened to fit
+    [...document.querySelectorAll('[data-testid="stMain"] svg text')].map(e => e.textContent).filter(t => t.endsWith('…')))"""
 
 
 def cut_text(tab) -> list[str]:
