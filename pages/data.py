@@ -79,19 +79,20 @@ st.image(pictures(D.augment(originals, torch.Generator().manual_seed(aug_seed), 
 
 st.header(tr("data.batch_header"))
 st.write(tr("data.batch_intro"))
-left, middle, right = st.columns([2, 2, 1.4])  # the toggle and "drop_last" fit at 1024 px
+left, right = st.columns(2)
 n = left.slider(tr("data.n_items"), 1, 60, 20, key="n_items")
-batch_size = middle.slider(tr("data.batch_size"), 1, 32, 6, key="batch_size")
-drop_last = right.toggle("drop_last", key="drop_last", help=tr("data.drop_last_help"))
-right.button(tr("data.reshuffle"), key="reshuffle", on_click=next_seed, args=("shuffle_seed",))
+batch_size = right.slider(tr("data.batch_size"), 1, 32, 6, key="batch_size")
+with st.container(horizontal=True, vertical_alignment="center", gap="large"):  # wraps on a narrow screen
+    drop_last = st.toggle("drop_last", key="drop_last", help=tr("data.drop_last_help"))
+    st.button(tr("data.reshuffle"), key="reshuffle", on_click=next_seed, args=("shuffle_seed",))
 shuffle_seed = st.session_state.setdefault("shuffle_seed", 0)
 iterations, last = D.batch_plan(n, batch_size, drop_last)
 epochs = shuffled_epochs(n, batch_size, shuffle_seed, 2, drop_last)  # epochs[e][i]: items of iteration i
 dropped = [left_out(n, batches) for batches in epochs]
-first, second, third = st.columns(3)
-first.metric(tr("data.iterations"), iterations)
-second.metric(tr("data.last_batch"), last)
-third.metric(tr("data.dropped"), len(dropped[0]))
+with st.container(horizontal=True, horizontal_alignment="distribute", gap="large"):
+    st.metric(tr("data.iterations"), iterations, width="content")
+    st.metric(tr("data.last_batch"), last, width="content")
+    st.metric(tr("data.dropped"), len(dropped[0]), width="content")
 rounding = r"\left\lfloor {n} / {b} \right\rfloor" if drop_last else r"\left\lceil {n} / {b} \right\rceil"
 st.latex(rounding.format(n=n, b=batch_size) + f" = {iterations}")
 if iterations == 0:

@@ -25,10 +25,12 @@ for i in STEPS:
     st.markdown(f"**{tr(f'home.step{i}')}** — {tr(f'home.step{i}_detail')}")
 
 splits = dataset()
-left, right = st.columns(2)
-left.metric(tr("common.data_label"), source_summary(splits).split(":")[0])
+left, right = st.columns(2)  # headings, not st.metric: a long GPU name wraps instead of being cut
+left.caption(tr("common.data_label"))
+left.subheader(source_summary(splits).split(":")[0], anchor=False)
 left.caption(source_summary(splits))
-right.metric(tr("common.device_label"), device_summary())
+right.caption(tr("common.device_label"))
+right.subheader(device_summary(), anchor=False)
 if splits.source == "bundled":
     st.info(tr("home.bundled_note", n=fmt_int(len(splits.files.train_labels))))
 

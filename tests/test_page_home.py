@@ -9,7 +9,7 @@ def test_home_shows_the_loop_the_data_and_the_device_in_both_languages():
         at.session_state["lang"] = lang
         at.run()
         assert not at.exception
-        text = " ".join(c.value for c in at.caption)
+        text = " ".join(c.value for c in at.caption) + " ".join(h.value for h in at.subheader)
         assert source in text and "8,000" in text and device in text
         assert len(at.get("graphviz_chart")) == 1
         assert "⑧" in at.get("graphviz_chart")[0].proto.spec

@@ -63,6 +63,7 @@ CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] *')].f
 def cut_text(tab) -> list[str]:
     """Texts on the page that end in "…" or are clipped, once its fonts are in (a fallback font measures otherwise)."""
     tab.evaluate("() => document.fonts.ready")
+    tab.wait_for_timeout(1500)  # the page's scroll bar comes last and takes its width from the text
     return tab.evaluate(CUT_TEXT)
 
 
