@@ -49,7 +49,8 @@ st.caption(model_caption(in_use))
 if in_use.origin == "taught":
     st.button(tr("draw.forget"), key="forget", on_click=forget_taught, icon=":material/undo:")
 
-pad, result = st.columns(2, gap="large")
+row = st.container(horizontal=True, gap="large")  # the pad keeps the canvas's width: half of a
+pad, result = row.container(width=CANVAS), row.container()  # 1024-pixel screen would cut its right edge off
 with pad:
     stroke = st.slider(tr("draw.stroke"), 5, 40, 20, key="stroke")
     drawing = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,

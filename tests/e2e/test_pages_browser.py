@@ -84,4 +84,16 @@ def test_no_text_is_cut_on_a_1024_pixel_projector(server_url, browser, locale):
             tab.goto(f"{server_url}/{'' if name == 'home' else name}")
             wait_for_app(tab, timeout=90_000)
             assert cut_text(tab) == [], name
+    tab.goto(f"{server_url}/draw")
+    wait_for_app(tab)
+    assert canvas_wholly_shown(tab)  # all of its 280 pixels can be drawn on
     context.close()
+
+
+def canvas_wholly_shown(tab) -> bool:
+    """Whether the page shows the drawing canvas's right edge where it shows its middle (a column
+    narrower than the canvas clips it; the canvas lives in a shadow root, so compare the hosts)."""
+    return tab.locator("canvas.upper-canvas").first.evaluate("""c => {
+        const r = c.getBoundingClientRect(), y = r.top + r.height / 2;
+        return document.elementFromPoint(r.left + r.width / 2, y) === document.elementFromPoint(r.right - 2, y);
+    }""")
