@@ -47,7 +47,7 @@ with left:
             st.rerun()
         epochs = tr("lab.go_on_epochs" if more > 1 else "lab.go_on_epoch", run=going_on.name, first=done + 1,
                     last=done + more)
-        st.caption(sentences(lang(), f"**{epochs}**", tr("lab.go_on_caption", run=going_on.name)))
+        st.caption(sentences(lang(), epochs, tr("lab.go_on_caption", run=going_on.name)))
     st.caption(tr("lab.same_seed", seed=config.seed))
 
 with right:

@@ -144,7 +144,7 @@ def go_on(at) -> str:
 
 @pytest.mark.parametrize("lang, label, finished, label_2", [
     ("en", "Next: Run 1, epochs 2–3.", "Run 1 finished 3 epochs", "Next: Run 2, epochs 3–4."),
-    ("ja", "次は 学習 1、エポック 2〜3。", "学習 1 は 3 エポック", "次は 学習 2、エポック 3〜4。")])
+    ("ja", "次は 学習 1、エポック 2〜3", "学習 1 は 3 エポック", "次は 学習 2、エポック 3〜4")])
 def test_a_finished_run_goes_on_for_the_epochs_slider_more_epochs(lang, label, finished, label_2):
     at = open_lab(lang, epochs="1", train_subset="1000", batch_size="256")  # 4 steps per epoch
     at.button(key="train").click().run()
