@@ -27,11 +27,13 @@ def test_results_draws_the_confusion_matrix_and_the_mistakes(server_url, page):
     wait_for_app(page)
     page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
     pictures = page.locator('[data-testid="stImage"] img')
+    # mistakes, one mistake's saliency, the first layer's weights: waited for, as a loaded machine
+    # may still be drawing the page's lower part when its script has ended
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 3")
     pictures.last.scroll_into_view_if_needed()
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
                            ".every(img => img.complete && img.naturalWidth > 0)")
-    assert pictures.count() >= 3  # mistakes, one mistake's saliency, the first layer's weights
-    assert page.get_by_text("read as").count() >= 1
+    assert pictures.count() >= 3 and page.get_by_text("read as").count() >= 1
 
 
 def test_the_language_stays_on_reload_on_other_pages_and_in_a_shared_link(server_url, page):
