@@ -78,9 +78,15 @@ def page(browser):
     context.close()
 
 
+SETTLED = ("() => document.querySelector('h1') && document.querySelector("
+           "'[data-testid=\"stApp\"]').getAttribute('data-test-script-state') === 'notRunning'")
+
+
 def wait_for_app(tab, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has drawn the page's title and finished its script run."""
+    """Wait until Streamlit has drawn the page's title and finished its script runs: a page can run
+    twice on load (measured: the first session of a new server runs /results twice, 20 ms apart), so
+    the end of a run counts once it lasts 300 ms."""
     tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    tab.wait_for_function(
-        "() => document.querySelector('h1') && document.querySelector("
-        "'[data-testid=\"stApp\"]').getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout)
+    tab.wait_for_function(SETTLED, timeout=timeout)
+    tab.wait_for_timeout(300)
+    tab.wait_for_function(SETTLED, timeout=timeout)
