@@ -230,9 +230,15 @@ def node_label(n: Node, values: bool, grads: bool, lang: str = i18n.DEFAULT_LANG
 
 
 def grad_text(grad: torch.Tensor, lang: str) -> str:
-    """"grad [1, 2, 3]" for a small gradient, "‖grad‖ 0.0751" (its norm) for a large one."""
-    word = i18n.t("graph.word_grad", lang)
-    return f"{word} {fmt_values(grad)}" if grad.numel() <= SMALL else f"‖{word}‖ {grad.norm().item():.3g}"
+    """"grad [1, 2, 3]" for a small gradient, its norm for a large one (see grad_norm_text)."""
+    if grad.numel() > SMALL:
+        return grad_norm_text(grad, lang)
+    return f"{i18n.t('graph.word_grad', lang)} {fmt_values(grad)}"
+
+
+def grad_norm_text(grad: torch.Tensor, lang: str) -> str:
+    """"‖grad‖ 0.0751": a gradient's size in one number."""
+    return f"‖{i18n.t('graph.word_grad', lang)}‖ {grad.norm().item():.3g}"
 
 
 def node_style(n: Node, is_root: bool, highlight: bool) -> str:
@@ -250,8 +256,7 @@ def group_label(graph: Graph, call: str, grads: bool, lang: str = i18n.DEFAULT_L
         lines.append(f"{root.name or root.op} = {fmt_values(root.value)}")
     for p in sorted(graph.params(), key=lambda p: p.name.endswith("bias")):  # weight, then bias
         if p.group == call:
-            word = i18n.t("graph.word_grad", lang)
-            norm = f", ‖{word}‖ {p.grad.norm().item():.3g}" if grads and p.grad is not None else ""
+            norm = f", {grad_norm_text(p.grad, lang)}" if grads and p.grad is not None else ""
             lines.append(f"{p.name.rsplit('.', 1)[-1]} {fmt_shape(p.shape, lang)}{norm}")
     return "\n".join(lines)
 

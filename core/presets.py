@@ -31,5 +31,5 @@ def preset_config(name: str, variant: int, **keep) -> TrainConfig:
 
 def updates_per_epoch(name: str, n_train: int) -> tuple[int, int]:
     """Parameter updates per epoch of preset `name`'s two variants on a training set of `n_train`."""
-    return tuple(batch_plan(min(config.train_subset or n_train, n_train), config.batch_size, config.drop_last)[0]
+    return tuple(batch_plan(config.samples(n_train), config.batch_size, config.drop_last)[0]
                  for config in (preset_config(name, 0), preset_config(name, 1)))

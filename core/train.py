@@ -100,6 +100,10 @@ class TrainConfig:
             raise ConfigError("train_subset", value=self.train_subset)
         return self
 
+    def samples(self, available: int) -> int:
+        """Training samples one epoch goes through, out of the `available` ones (train_subset caps them)."""
+        return min(self.train_subset or available, available)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 

@@ -24,7 +24,7 @@ left, right = st.columns([1, 2.2], gap="large")
 with left:
     controls.draw()
     config = controls.config()
-    n_train = min(config.train_subset or len(splits.train), len(splits.train))
+    n_train = config.samples(len(splits.train))
     per_epoch, last = D.batch_plan(n_train, config.batch_size, config.drop_last)
     st.markdown(tr("lab.implied", n=f"{n_train:,}", batch=config.batch_size, iters=f"{per_epoch:,}",
                    count=config.epochs, total=f"{per_epoch * config.epochs:,}", last=last))

@@ -46,13 +46,19 @@ def chart_text(chart) -> str:
     return " ".join(f.to_csv() for f in frames)
 
 
+def run_colors(chart) -> list[dict]:
+    """The chart's colour-by-run encodings, one per layer that has one."""
+    import json
+
+    return [layer["encoding"]["color"] for layer in json.loads(chart.proto.spec)["layer"]
+            if layer.get("encoding", {}).get("color", {}).get("field") == "run"]
+
+
 def run_legends(chart) -> list:
     """The distinct legends of the chart's colour-by-run encodings."""
     import json
 
-    colors = [layer["encoding"]["color"] for layer in json.loads(chart.proto.spec)["layer"]
-              if layer.get("encoding", {}).get("color", {}).get("field") == "run"]
-    return list({json.dumps(c.get("legend")): c.get("legend") for c in colors}.values())
+    return list({json.dumps(c.get("legend")): c.get("legend") for c in run_colors(chart)}.values())
 
 
 def test_controls_train_and_show_charts_history_and_current_model():
@@ -185,8 +191,7 @@ def test_two_runs_are_overlaid_with_a_legend_naming_what_differed(lang, run, lr,
     from ui.lab_charts import RUN_COLORS
 
     for chart in charts(at):  # runs 1 and 2 in the first two run colours, in the history's order (not two blues)
-        colors = [layer["encoding"]["color"] for layer in json.loads(chart.proto.spec)["layer"]
-                  if layer.get("encoding", {}).get("color", {}).get("field") == "run"]
+        colors = run_colors(chart)
         assert colors and all(c["scale"]["range"][:2] == RUN_COLORS[:2] and c["sort"] is None for c in colors)
         # a long entry ("学習 2 · オプティマイザ RMSprop · ドロップアウト 0.5") is not cut at Vega's 160 px
         points = [layer for layer in json.loads(chart.proto.spec)["layer"] if layer["mark"]["type"] == "point"]

@@ -50,16 +50,17 @@ def run_legend(**options) -> alt.Legend:
     return alt.Legend(labelLimit=0, labelExpr=f"split(datum.label, '{LABEL_SEPARATOR}')", **options)
 
 
-def run_color(title: str, legend: alt.Legend | None) -> alt.Color:
-    """Colour = run; runs keep the history's order (sorted names would put "Run 10" before "Run 2")."""
-    return alt.Color("run:N", title=title, sort=None, scale=alt.Scale(range=RUN_COLORS), legend=legend)
+def run_color(title: str, legend: alt.Legend | None, channel=alt.Color):
+    """Colour (or another `channel`, e.g. alt.Fill) = run; runs keep the history's order (sorted
+    names would put "Run 10" before "Run 2")."""
+    return channel("run:N", title=title, sort=None, scale=alt.Scale(range=RUN_COLORS), legend=legend)
 
 
 def _hollow_validation(lang: str):
     """Training points filled, validation points hollow, in the run's colour: told apart even where
     no line joins them (after one epoch)."""
     return alt.condition(alt.datum.series == t("lab.series_val", lang), alt.value("white"),
-                         alt.Fill("run:N", sort=None, scale=alt.Scale(range=RUN_COLORS), legend=None))
+                         run_color(None, None, channel=alt.Fill))
 
 
 def _series_dash(lang: str) -> alt.StrokeDash:
@@ -178,5 +179,6 @@ def _fill(spec: dict, curves: list[Curve], datasets: dict) -> dict:
         if not curves and encoding.get("color", {}).get("field") == "run":
             encoding["color"]["legend"] = None
     return {**spec, "datasets": datasets}
+
 
 _EMPTY = Snapshot("queued", 0, 0, 0, 0, 0, 0.0, [], [], None, "", None, 0.0)

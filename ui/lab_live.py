@@ -8,7 +8,7 @@ from ui import runs
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
 from ui.lab_history import shown_numbers
 from ui.pictures import framed
-from ui.session import current_model, dataset, lang, model_name, tr
+from ui.session import base_model, current_model, dataset, lang, model_name, tr
 
 POLL_SECONDS = 0.5  # while a run trains: the loss curve grows twice a second
 QUEUED_POLL_SECONDS = 2.0  # while this session's run only waits for a free slot
@@ -86,11 +86,9 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
 def _who_uses(run: runs.SessionRun) -> str:
     """Whether the other pages now use this run's model, or which model instead (a file loaded after
     it ended, an earlier run picked in the history, a copy taught on the Draw page)."""
-    in_use, model = current_model(), run.job.state.result.model
-    taught_from = (st.session_state.get("taught_model") or {}).get("root")
-    if in_use.model is model or (in_use.origin == "taught" and taught_from is model):
+    if base_model().model is run.job.state.result.model:  # itself, or a copy taught from it
         return tr("lab.used_now")
-    return tr("lab.used_instead", model=model_name(in_use), picker=tr("lab.use_model"))
+    return tr("lab.used_instead", model=model_name(current_model()), picker=tr("lab.use_model"))
 
 
 def _watched(run: runs.SessionRun, snap: Snapshot) -> None:

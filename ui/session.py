@@ -75,24 +75,28 @@ class ModelInUse:
 
 def current_model() -> ModelInUse:
     """The model the drawing, noise and graph pages use: a copy the learner taught and kept on the
-    Draw page, as long as it grew from the model that would be in use otherwise; else a model file
-    the learner loaded after the run in use ended; else that run (the newest, or the one picked in
-    the Lab's history); else the default model. (A newer run replaces all of them.)"""
+    Draw page, as long as it grew from base_model(); else base_model(). (A newer run replaces both.)"""
+    base = base_model()
+    taught = st.session_state.get("taught_model")
+    return taught["in_use"] if taught is not None and taught["root"] is base.model else base
+
+
+def base_model() -> ModelInUse:
+    """The model in use before any teaching on the Draw page: a model file the learner loaded after
+    the run in use ended; else that run (the newest, or the one picked in the Lab's history); else
+    the default model."""
     from ui.runs import model_run
 
     session_run = model_run()
     run = session_run.job.state.result if session_run else None
     loaded = st.session_state.get("loaded_model")
     if loaded is not None and loaded["over"] is (run.model if run else None):
-        base = loaded["in_use"]
-    elif run is not None:
+        return loaded["in_use"]
+    if run is not None:
         val_acc = run.epochs[-1].val_acc if run.epochs else float("nan")
-        base = ModelInUse(run.model, run.config, val_acc, "run", session_run.name)
-    else:
-        default = default_model()
-        base = ModelInUse(default.model, default.config, default.val_acc, "default")
-    taught = st.session_state.get("taught_model")
-    return taught["in_use"] if taught is not None and taught["root"] is base.model else base
+        return ModelInUse(run.model, run.config, val_acc, "run", session_run.name)
+    default = default_model()
+    return ModelInUse(default.model, default.config, default.val_acc, "default")
 
 
 def model_caption(m: ModelInUse) -> str:
