@@ -359,6 +359,12 @@ def test_a_model_file_loaded_after_a_run_is_named_as_the_model_in_use():
     assert "The other pages use the model loaded from mine.pt, not this run's model" in at.success[0].value
     picker = at.selectbox(key="use_model")
     assert picker.options == ["Run 1", "File: mine.pt"] and picker.value == 0
+    taught = ModelInUse(MLP().eval(), TrainConfig(device="cpu"), 0.1, "taught")
+    at.session_state["taught_model"] = {"in_use": taught, "root": loaded.model}  # the file, taught on the Draw page
+    at.run()
+    assert at.selectbox(key="use_model").value == 0  # still grown from the file
+    assert "The other pages use your taught copy from the Draw page, not this run's model" in at.success[0].value
+    picker = at.selectbox(key="use_model")
     picker.set_value(1).run()  # back to the run: the file is put aside
     assert "Its model is now used by the other pages" in at.success[0].value
     assert at.selectbox(key="use_model").options == ["Run 1"] and "loaded_model" not in at.session_state

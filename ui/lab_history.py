@@ -8,7 +8,7 @@ from core.history import epoch_rows
 from core.jobs import Snapshot
 from core.train import OPTIMIZERS
 from ui import runs
-from ui.session import current_model, tr
+from ui.session import base_model, tr
 
 
 def status_text(snap: Snapshot) -> str:
@@ -95,10 +95,10 @@ def model_picker() -> None:
     if not kept:
         return
     names = {r.number: r.name for r in kept}  # a dict, not a lambda: AppTest formats between runs too
-    in_use = current_model()
-    if in_use.origin == "loaded":  # loaded after the run in use ended: picking a run puts it aside
-        names[LOADED_FILE] = tr("lab.use_model_file", name=in_use.name)
-    st.session_state["use_model"] = LOADED_FILE if in_use.origin == "loaded" else runs.model_run().number
+    base = base_model()  # a copy taught on the Draw page still grew from the file or the run picked here
+    if base.origin == "loaded":  # loaded after the run in use ended: picking a run puts it aside
+        names[LOADED_FILE] = tr("lab.use_model_file", name=base.name)
+    st.session_state["use_model"] = LOADED_FILE if base.origin == "loaded" else runs.model_run().number
     st.selectbox(tr("lab.use_model"), list(names), format_func=names.get, key="use_model", on_change=_picked,
                  help=tr("lab.use_model_help"))
 
