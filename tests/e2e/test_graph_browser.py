@@ -5,8 +5,9 @@ CHART = '[data-testid="stGraphVizChart"] svg'
 
 
 def svg_texts(page) -> list[str]:
-    """The text of every rendered graph, in page order, once each graph has drawn its nodes."""
-    page.wait_for_function(f"() => document.querySelectorAll('{CHART} g.node').length >= 2 && "
+    """The text of every rendered graph, in page order, once both graphs (the lesson's and the model's)
+    have drawn their nodes: on a cold server the second may come a moment after the first."""
+    page.wait_for_function(f"() => document.querySelectorAll('{CHART}').length >= 2 && "
                            f"[...document.querySelectorAll('{CHART}')].every(s => s.querySelector('g.node'))")
     return [svg.text_content() for svg in page.query_selector_all(CHART)]
 
