@@ -66,7 +66,7 @@ with st.container(horizontal=True, horizontal_alignment="distribute", gap="large
 
 st.subheader(tr("noise.cloud_title"))
 st.write(tr("noise.cloud_text"))
-st.altair_chart(charts.cloud_chart(report, lang()), width="content")
+st.altair_chart(charts.cloud_chart(report, lang()), width=charts.CLOUD_WIDTH)
 
 st.subheader(tr("noise.variance_title"))
 st.write(tr("noise.variance_text"))

@@ -12,7 +12,9 @@ from core.noise import NoiseReport
 from ui.lab_charts import RUN_COLORS, run_color, run_legend
 
 EPOCH_QUANTITIES = ("trace_sigma", "grad_norm_sq", "b_simple")
-LOG_B = alt.Scale(type="log", base=2)
+LOG_B = alt.Scale(type="log", base=2, padding=12, nice=False)  # pixels: the points at B = 1 and B = 1,024 are drawn whole
+CLOUD_HEIGHT = 540  # pixels, with its axes and legend; as wide as the page allows, up to CLOUD_WIDTH
+CLOUD_WIDTH = 640
 
 
 def _batch_axis(lang: str) -> alt.X:
@@ -22,24 +24,29 @@ def _batch_axis(lang: str) -> alt.X:
 def cloud_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
     """Plot 1: each drawn g_B as a point (along G, along u ⊥ G), one colour per batch size, and G as an arrow.
 
-    Both axes share one scale, so a round cloud looks round. The view holds the origin, G and 90 %
-    of the points (single-sample gradients have a long tail); scroll to zoom, drag to pan, click a
-    legend entry to show one batch size alone.
+    Both axes share one scale, so a round cloud looks round, whatever width the page gives the plot
+    (a phone's or a projector's): the square around the origin, G and 90 % of the points (single-sample
+    gradients have a long tail) grows along the plot's longer side. Scroll to zoom, drag to pan, click
+    a legend entry to show one batch size alone.
     """
     points = pd.DataFrame([{"batch_size": s.batch_size, "along": a, "across": c}
                            for s in report.sizes for a, c in zip(s.along.tolist(), s.across.tolist())])
     g_norm = math.sqrt(report.scale.grad_norm_sq)
     reach = ((points["along"] - g_norm).abs().combine(points["across"].abs(), max)).quantile(0.9)
-    half = 1.1 * max(g_norm / 2 + reach, g_norm)  # half the side of the square view
+    half = 1.1 * max(g_norm / 2 + reach, g_norm)  # half the side of the square
     mid = g_norm / 2
-    x_scale = alt.Scale(domain=[mid - half, mid + half], nice=False)
+    wide, tall = "max(1, width / height)", "max(1, height / width)"  # Vega's signals: the plot's size
+    x_scale = alt.Scale(domain=[{"expr": f"{mid} - {half} * {wide}"}, {"expr": f"{mid} + {half} * {wide}"}],
+                        nice=False)
     x = alt.X("along:Q", title=t("noise.axis_along", lang), scale=x_scale)
-    y = alt.Y("across:Q", title=t("noise.axis_across", lang), scale=alt.Scale(domain=[-half, half], nice=False))
+    y = alt.Y("across:Q", title=t("noise.axis_across", lang), scale=alt.Scale(
+        domain=[{"expr": f"-{half} * {tall}"}, {"expr": f"{half} * {tall}"}], nice=False))
     pick = alt.selection_point(fields=["batch_size"], bind="legend")
     cloud = alt.Chart(points).mark_circle(size=30, clip=True).encode(
         x=x, y=y,
         color=alt.Color("batch_size:O", scale=alt.Scale(scheme={"name": "viridis", "extent": [0, 0.85]}),
-                        title=t("noise.axis_batch_size", lang)),
+                        title=t("noise.axis_batch_size", lang),
+                        legend=alt.Legend(orient="bottom", columns=6)),  # under the plot: a phone keeps its width
         opacity=alt.condition(pick, alt.value(0.75), alt.value(0.04)),
         tooltip=[alt.Tooltip("batch_size:O", title="B"), alt.Tooltip("along:Q", format=".3g"),
                  alt.Tooltip("across:Q", format=".3g")],
@@ -56,7 +63,7 @@ def cloud_chart(report: NoiseReport, lang: str) -> alt.LayerChart:
         stroke="white", strokeWidth=5, strokeJoin="round", opacity=0.9, **words).encode(**on_shaft)
     label = alt.Chart(tip).transform_calculate(middle=alt.datum.end / 2).mark_text(color="#d62728", **words).encode(
         **on_shaft)
-    return alt.layer(cloud, shaft, head, halo, label).properties(width=520, height=520)
+    return alt.layer(cloud, shaft, head, halo, label).properties(width="container", height=CLOUD_HEIGHT)
 
 
 def _measured_and_theory(report: NoiseReport, lang: str, divide_by: float = 1.0) -> pd.DataFrame:
