@@ -7,6 +7,7 @@ from core import data as D
 from core.batching import left_out, shuffled_epochs
 from core.i18n import fmt_int
 from ui import data_charts as charts
+from ui.formula import formula
 from ui.session import dataset, source_summary, tr
 
 GRID = 24  # sample digits in the grid
@@ -49,8 +50,9 @@ st.image(list(train.images[:GRID].numpy()), caption=[tr("data.label", y=int(y)) 
 
 st.header(tr("data.norm_header"))
 st.write(tr("data.norm_intro"))
-st.latex(rf"x_{{\mathrm{{ToTensor}}}} = \frac{{x_{{\mathrm{{pixel}}}}}}{{255}} \in [0, 1], \qquad "
-         rf"x_{{\mathrm{{Normalize}}}} = \frac{{x_{{\mathrm{{ToTensor}}}} - {D.MEAN}}}{{{D.STD}}} \in [-1, 1]")
+# one formula a line: side by side they are wider than a phone
+formula(rf"x_{{\mathrm{{ToTensor}}}} = \frac{{x_{{\mathrm{{pixel}}}}}}{{255}} \in [0, 1]")
+formula(rf"x_{{\mathrm{{Normalize}}}} = \frac{{x_{{\mathrm{{ToTensor}}}} - {D.MEAN}}}{{{D.STD}}} \in [-1, 1]")
 examples = torch.tensor([[0, 64, 128, 255]], dtype=torch.uint8)
 st.caption(tr("data.norm_examples", pairs=", ".join(
     f"{p} → {v:+.3f}" for p, v in zip(examples[0].tolist(), D.normalize(examples).flatten().tolist()))))
@@ -94,7 +96,7 @@ with st.container(horizontal=True, horizontal_alignment="distribute", gap="large
     st.metric(tr("data.last_batch"), last, width="content")
     st.metric(tr("data.dropped"), len(dropped[0]), width="content")
 rounding = r"\left\lfloor {n} / {b} \right\rfloor" if drop_last else r"\left\lceil {n} / {b} \right\rceil"
-st.latex(rounding.format(n=n, b=batch_size) + f" = {iterations}")
+formula(rounding.format(n=n, b=batch_size) + f" = {iterations}")
 if iterations == 0:
     st.warning(tr("data.no_batch", n=n, b=batch_size))
 st.altair_chart(charts.batch_tiles(epochs, dropped, n), width="content")

@@ -8,6 +8,7 @@ import torch
 from core import data as D
 from core import graph as G
 from core.models import MODEL_NAMES
+from ui.formula import formula
 from ui.session import current_model, dataset, lang, model_caption, tr
 
 MAX_STEPS = 3  # elementwise operations before the reduction
@@ -64,7 +65,7 @@ else:
             st.subheader(tr("graph.chain_header"))
             for i, step in enumerate(walk[:shown], 1):
                 st.markdown(tr("graph.chain_step", i=i, input=step.input, output=step.output, code=step.code()))
-                st.latex(G.local_latex(step))
+                formula(G.local_latex(step))
                 st.markdown(tr("graph.chain_values", local=numbers(step.local), upstream=numbers(step.upstream),
                                grad=numbers(step.grad), input=step.input, output=step.output))
         st.dataframe(pd.DataFrame({"x": example.tensors[0].tolist(),

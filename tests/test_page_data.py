@@ -1,4 +1,5 @@
 """The data page: every control changes what is shown, and every number shown is the engine's own."""
+import json
 import re
 
 import pyarrow as pa
@@ -68,6 +69,10 @@ def test_page_renders_in_both_languages(lang):
     assert at.slider(key="batch_size").label == t("data.batch_size", lang)
     assert len(at.image) == 3 and len(at.image[0].value) == 24  # samples, originals, augmented
     assert at.latex and len(at.get("vega_lite_chart")) == 5  # 3 histograms, tiles, class balance
+    histograms = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")[:3]]
+    ranges = {"en": ["(0…255)", "(0…1)", "(−1…1)"], "ja": ["（0〜255）", "（0〜1）", "（−1〜1）"]}[lang]
+    assert [h["encoding"]["x"]["title"] for h in histograms] == [  # the range on a line of its own
+        [t(f"data.stage_{stage}", lang), shown] for stage, shown in zip(("raw", "tensor", "normalized"), ranges)]
     if lang == "ja":
         assert "ミニバッチ" in at.header[3].value and "バッチサイズ" in at.slider(key="batch_size").label
         assert all(not re.search(r"\bthe\b", m.value) for m in at.markdown)  # no English left behind

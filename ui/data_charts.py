@@ -2,8 +2,6 @@
 
 Chart builders take numbers already computed by `core`; they only draw, in the session's language.
 """
-import re
-
 import altair as alt
 import pandas as pd
 import torch
@@ -13,18 +11,19 @@ from ui.session import tr
 TILE = 22  # pixels per tile in the minibatch picture
 
 
-def pixel_histogram(values: torch.Tensor, lo: float, hi: float, x_title: str, color: str,
+def pixel_histogram(values: torch.Tensor, lo: float, hi: float, stage: str, color: str,
                     bins: int = 32) -> alt.Chart:
     """Counts of `values` in `bins` equal bins over [lo, hi], on a log axis: most pixels are background.
 
-    Empty bins are left out; they show as gaps.
+    Empty bins are left out; they show as gaps. The axis title is the stage's name with the range on
+    a second line: in a third of a 1024-pixel screen one line is cut.
     """
+    x_title = [stage, tr("data.stage_range", lo=_signed(lo), hi=_signed(hi))]
     counts = torch.histc(values.float().flatten(), bins=bins, min=lo, max=hi)  # (bins,)
     edges = torch.linspace(lo, hi, bins + 1)
     df = pd.DataFrame({"start": edges[:-1].numpy(), "end": edges[1:].numpy(), "count": counts.numpy()})
     return alt.Chart(df[df["count"] > 0]).mark_bar(color=color, binSpacing=0, stroke="white", strokeWidth=0.5).encode(
-        # "(0…255)" on a second line: in a third of a 1024-pixel screen one line is cut
-        x=alt.X("start:Q", bin="binned", title=re.split(r"\s*(?=[（(])", x_title, maxsplit=1),
+        x=alt.X("start:Q", bin="binned", title=x_title,
                 scale=alt.Scale(domain=[lo, hi])),
         x2="end:Q",
         y=alt.Y("count:Q", title=tr("data.axis_pixels"), scale=alt.Scale(type="log"),
@@ -34,6 +33,11 @@ def pixel_histogram(values: torch.Tensor, lo: float, hi: float, x_title: str, co
                  alt.Tooltip("end:Q", title=tr("data.axis_to"), format=".3g"),
                  alt.Tooltip("count:Q", title=tr("data.axis_pixels"), format=",.0f")],
     ).properties(height=200)
+
+
+def _signed(number: float) -> str:
+    """-1 as "−1", with a typographic minus as the lesson writes it."""
+    return f"{number:g}".replace("-", "−")
 
 
 def batch_tiles(epochs: list[list[list[int]]], dropped: list[list[int]], n: int) -> alt.Chart:

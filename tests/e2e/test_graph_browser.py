@@ -1,5 +1,7 @@
-"""In Chromium: /graph draws the recorded graphs as SVG, with the autograd nodes' labels."""
+"""In Chromium: /graph draws the recorded graphs as SVG, with the autograd nodes' labels, and the chain
+rule's formulas whole."""
 from tests.e2e.conftest import wait_for_app
+from tests.e2e.test_pages_browser import cut_text
 
 CHART = '[data-testid="stGraphVizChart"] svg'
 
@@ -24,6 +26,7 @@ def test_graph_page_renders_the_lesson_and_model_graphs(server_url, page, tmp_pa
     page.get_by_text("Backward: gradients").click()
     page.wait_for_function(f"() => document.querySelector('{CHART}').textContent.includes('grad [0.6667')")
     assert "grad [0.6667, 0.6667, 0.6667]" in svg_texts(page)[0]
+    assert cut_text(page) == []  # the chain rule's fractions are drawn whole (st.latex's box cut them)
     shot = tmp_path / "graph.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
