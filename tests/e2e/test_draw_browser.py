@@ -1,4 +1,5 @@
-"""Draw with the mouse on the real canvas in Chromium, read the prediction off the page, clear it."""
+"""Draw with the mouse (and with a finger, on a phone) on the real canvas in Chromium, read the prediction
+off the page, clear it."""
 import math
 
 from playwright.sync_api import expect
@@ -65,3 +66,27 @@ def test_drawing_a_one_and_a_zero_reads_them_and_clear_empties_the_canvas(server
     stroke(page, ZERO)
     expect(prediction(page)).to_have_text("0", timeout=30_000)
     clear(page)
+
+
+def test_a_finger_draws_on_a_phone_and_the_page_does_not_scroll(server_url, browser):
+    """A learner's phone (390 px, touch): a finger's stroke inks the canvas instead of scrolling the page."""
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True, device_scale_factor=3)
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    tab.goto(f"{server_url}/draw")
+    wait_for_app(tab)
+    upper = canvas(tab)
+    upper.scroll_into_view_if_needed()
+    box = upper.bounding_box()
+    scrolled = "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop"
+    before = tab.evaluate(scrolled)
+    touch = context.new_cdp_session(tab)  # Playwright's own touch API only taps
+    points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in ZERO]
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": points[:1]})
+    for point in points[1:]:
+        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    expect(prediction(tab)).to_have_text("0", timeout=30_000)
+    assert inked_pixels(tab) > 1000 and tab.evaluate(scrolled) == before
+    context.close()
