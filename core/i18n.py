@@ -70,3 +70,9 @@ def sentences(lang: str, *texts: str) -> str:
 def fmt_int(n: int) -> str:
     """12,345: thousands separators read the same in both languages."""
     return f"{n:,}"
+
+
+def fmt_seconds(seconds: float) -> str:
+    """12.3, 0.4, 0.04: one decimal, or two significant digits under 0.1 s ("0.0 seconds" reads as
+    no time at all, and a 300-image epoch takes 0.04 s)."""
+    return f"{seconds:.1f}" if seconds >= 0.095 else f"{seconds:.2g}"

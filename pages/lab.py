@@ -20,7 +20,7 @@ controls.init_state()
 with st.expander(tr("lab.presets"), expanded="lab_preset" in st.session_state):
     controls.presets(len(splits.train))
 
-left, right = st.columns([1, 2.2], gap="large")
+left, right = st.columns([1, 1.8], gap="medium")
 with left:
     controls.draw()
     config = controls.config()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import data as D
 from core import noise
-from core.i18n import fmt_int
+from core.i18n import fmt_int, fmt_seconds
 from core.train import init_model
 from ui import noise_charts as charts
 from ui.session import current_model, current_run, dataset, lang, model_caption, tr
@@ -56,7 +56,7 @@ if st.session_state.get("noise_key") != key:
 report = st.session_state.noise_report
 scale = report.scale
 
-st.caption(tr("noise.measured_in", n=fmt_int(scale.n_samples), draws=draws, seconds=f"{report.seconds:.1f}",
+st.caption(tr("noise.measured_in", n=fmt_int(scale.n_samples), draws=draws, seconds=fmt_seconds(report.seconds),
               largest=fmt_int(report.sizes[-1].batch_size)))
 with st.container(horizontal=True, horizontal_alignment="distribute", gap="large"):  # wraps on a narrow screen
     st.metric(tr("noise.trace_sigma"), f"{scale.trace_sigma:.4g}", help=tr("noise.trace_sigma_help"), width="content")

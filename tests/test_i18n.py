@@ -2,7 +2,7 @@
 import re
 import string
 
-from core.i18n import LANGUAGES, catalogue, language_for_locale, t
+from core.i18n import LANGUAGES, catalogue, fmt_seconds, language_for_locale, t
 
 
 def placeholders(text):
@@ -64,3 +64,7 @@ def test_sentences_are_joined_as_each_language_writes_them():
 
     assert sentences("en", "Run 1 finished.", "Its model is used.") == "Run 1 finished. Its model is used."
     assert sentences("ja", "終わりました。", "このモデルを使います。") == "終わりました。このモデルを使います。"
+
+
+def test_a_short_time_is_not_written_as_no_time():
+    assert [fmt_seconds(s) for s in (12.34, 0.4, 0.1, 0.04, 0.0042)] == ["12.3", "0.4", "0.1", "0.04", "0.0042"]

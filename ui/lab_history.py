@@ -32,7 +32,7 @@ def _row(run: runs.SessionRun, snap: Snapshot) -> dict:
             tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.batch_size"): c.batch_size,
             tr("lab.learning_rate"): f"{c.learning_rate:g}", tr("lab.dropout"): c.dropout,
             tr("lab.optimizer"): OPTIMIZERS[c.optimizer], tr("lab.model"): c.model.upper(), tr("lab.seed"): c.seed,
-            tr("lab.col_seconds"): round(snap.elapsed, 1)}
+            tr("lab.col_seconds"): round(snap.elapsed, 2)}  # a 300-image epoch takes 0.04 s
 
 
 RESULT_COLUMNS = ("lab.col_val_acc", "lab.col_best_acc", "lab.col_train_loss", "lab.col_val_loss")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.history import legend_labels
-from core.i18n import sentences
+from core.i18n import fmt_seconds, sentences
 from core.jobs import Snapshot
 from ui import runs
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
@@ -79,7 +79,7 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
     else:
         last = snap.epochs[-1] if snap.epochs else None
         acc = f"{100 * last.val_acc:.1f}" if last else "–"
-        ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, acc=acc, seconds=f"{snap.elapsed:.1f}")
+        ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, acc=acc, seconds=fmt_seconds(snap.elapsed))
         st.success(sentences(lang(), ended, _who_uses(run)) if snap.status in runs.KEPT_MODEL else ended)
 
 
