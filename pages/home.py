@@ -10,13 +10,18 @@ STEPS = range(1, 9)
 st.title(tr("home.title"))
 st.write(tr("home.intro"))
 
-loop = "\n".join(f'  s{i} [label="{tr(f"home.step{i}")}"];' for i in STEPS)
-edges = " -> ".join(f"s{i}" for i in STEPS)
+# two rows, as a loop reads: ① → ④ along the top, ⑤ → ⑧ back along the bottom, then up to ② again.
+# One row of eight boxes is scaled to the page so small that its text was ~8 px high at 1400 px (5 px on a
+# 1024-px projector); in two rows it is ~13 px (8 px).
+nodes = "\n".join(f'  s{i} [label="{tr(f"home.step{i}")}"];' for i in STEPS)
 st.graphviz_chart(
     f"""digraph loop {{
-  rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#eef4ff", fontname="Noto Sans CJK JP, sans-serif"];
-{loop}
-  {edges};
+  nodesep=0.35; ranksep=0.5;
+  node [shape=box, style="rounded,filled", fillcolor="#eef4ff", fontname="Noto Sans CJK JP, sans-serif", fontsize=16];
+{nodes}
+  {{rank=same; s1 -> s2 -> s3 -> s4;}}
+  {{rank=same; s8 -> s7 -> s6 -> s5 [dir=back];}}
+  s4 -> s5;
   s8 -> s2 [label="{tr('home.repeat')}", style=dashed, constraint=false];
 }}""",
     width="stretch",
