@@ -51,7 +51,7 @@ st.image(list(train.images[:GRID].numpy()), caption=[tr("data.label", y=int(y)) 
 st.header(tr("data.norm_header"))
 st.write(tr("data.norm_intro"))
 # one formula a line: side by side they are wider than a phone
-formula(rf"x_{{\mathrm{{ToTensor}}}} = \frac{{x_{{\mathrm{{pixel}}}}}}{{255}} \in [0, 1]")
+formula(r"x_{\mathrm{ToTensor}} = \frac{x_{\mathrm{pixel}}}{255} \in [0, 1]")
 formula(rf"x_{{\mathrm{{Normalize}}}} = \frac{{x_{{\mathrm{{ToTensor}}}} - {D.MEAN}}}{{{D.STD}}} \in [-1, 1]")
 examples = torch.tensor([[0, 64, 128, 255]], dtype=torch.uint8)
 st.caption(tr("data.norm_examples", pairs=", ".join(

@@ -1,13 +1,10 @@
 """SGD gradient noise: minibatch gradients of the real model scatter around the true gradient G."""
-import copy
-
 import streamlit as st
 
-from core import data as D
 from core import noise
 from core.i18n import fmt_int, fmt_seconds
-from core.train import init_model
 from ui import noise_charts as charts
+from ui import noise_reports
 from ui.session import current_model, current_run, dataset, lang, model_caption, tr
 
 SAMPLE_CHOICES = (500, 1000, 2000, 4000, 8000, 16000, 30000, 60000)
@@ -35,25 +32,8 @@ n = left.select_slider(tr("noise.samples_label"), sample_options, value=default_
 draws = middle.select_slider(tr("noise.draws_label"), DRAW_CHOICES, value=noise.DEFAULT_DRAWS, key="noise_draws",
                              help=tr("noise.draws_help"))
 seed = right.number_input(tr("noise.seed_label"), min_value=0, max_value=10_000, value=0, step=1, key="noise_seed")
-batch_sizes = [b for b in noise.DEFAULT_BATCH_SIZES if b < n]
-
-
-def measured_model():
-    """A private copy: measuring switches to eval mode and hooks the layers, never on the shared model."""
-    if which == "fresh":
-        return init_model(in_use.config, next(in_use.model.parameters()).device)  # the run's initial weights
-    return copy.deepcopy(in_use.model)
-
-
-key = (which, in_use.model, n, draws, seed)  # the model itself: a freed model's id() can come back
-if st.session_state.get("noise_key") != key:
-    model = measured_model()
-    device = next(model.parameters()).device
-    data = D.to_tensors(splits.train, device, limit=n)
-    with st.spinner(tr("noise.measuring", n=fmt_int(n))), noise.intra_op_threads(1 if device.type == "cpu" else None):
-        st.session_state.noise_report = noise.measure(model, data.x, data.y, batch_sizes, draws, seed)
-    st.session_state.noise_key = key
-report = st.session_state.noise_report
+with st.spinner(tr("noise.measuring", n=fmt_int(n))):
+    report = noise_reports.report(in_use, which == "fresh", n, draws, seed)
 scale = report.scale
 
 st.caption(tr("noise.measured_in", n=fmt_int(scale.n_samples), draws=draws, seconds=fmt_seconds(report.seconds),

@@ -57,6 +57,20 @@ def test_a_fresh_model_scatters_differently():
     assert len(charts(fresh)) == 4
 
 
+def test_every_session_shares_one_measurement_of_the_default_model(monkeypatch):
+    """A class opening the page at once waits for one measurement of the default model, not one each."""
+    from core import noise
+    from ui import noise_reports
+
+    measured, real = [], noise.measure
+    monkeypatch.setattr(noise, "measure", lambda *args, **kwargs: measured.append(1) or real(*args, **kwargs))
+    noise_reports._default_model_report.clear()
+    first, second = open_page(PAGE, "en"), open_page(PAGE, "ja")
+    assert len(measured) == 1 and first.metric[2].value == second.metric[2].value
+    open_page(PAGE, "en", noise_seed=1)  # another setting is measured anew
+    assert len(measured) == 2
+
+
 def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
     hook = make_epoch_hook(D.to_tensors(splits.train), n_samples=300)
     job = finished_job(TrainConfig(epochs=2, train_subset=500, device="cpu"), splits, owner="noise-test",
