@@ -12,7 +12,7 @@ from core.noise import NoiseReport
 from ui.lab_charts import RUN_COLORS, run_color, run_legend
 
 EPOCH_QUANTITIES = ("trace_sigma", "grad_norm_sq", "b_simple")
-LOG_B = alt.Scale(type="log", base=2, padding=12, nice=False)  # pixels: the points at B = 1 and B = 1,024 are drawn whole
+LOG_B = alt.Scale(type="log", base=2, padding=12, nice=False)  # 12 px each side: B = 1 and 1,024 are drawn whole
 CLOUD_HEIGHT = 540  # pixels, with its axes and legend; as wide as the page allows, up to CLOUD_WIDTH
 CLOUD_WIDTH = 640
 
