@@ -7,10 +7,11 @@ once measures it once, not once per learner (each measurement takes ~1.4 s of a 
 import copy
 
 import streamlit as st
+from torch import nn
 
 from core import data as D
 from core import noise
-from core.train import init_model
+from core.train import TrainConfig, init_model
 from ui.session import ModelInUse, dataset, default_model
 
 
@@ -21,7 +22,7 @@ def report(in_use: ModelInUse, fresh: bool, n: int, draws: int, seed: int) -> no
         return _default_model_report(fresh, n, draws, seed)
     key = (fresh, in_use.model, n, draws, seed)  # the model itself: a freed model's id() can come back
     if st.session_state.get("noise_key") != key:
-        st.session_state.noise_report = _measure(in_use, fresh, n, draws, seed)
+        st.session_state.noise_report = _measure(in_use.model, in_use.config, fresh, n, draws, seed)
         st.session_state.noise_key = key
     return st.session_state.noise_report
 
@@ -30,14 +31,13 @@ def report(in_use: ModelInUse, fresh: bool, n: int, draws: int, seed: int) -> no
 def _default_model_report(fresh: bool, n: int, draws: int, seed: int) -> noise.NoiseReport:
     """Shared by every session (read only); concurrent first visits wait for one measurement."""
     default = default_model()
-    return _measure(ModelInUse(default.model, default.config, default.val_acc, "default"), fresh, n, draws, seed)
+    return _measure(default.model, default.config, fresh, n, draws, seed)
 
 
-def _measure(in_use: ModelInUse, fresh: bool, n: int, draws: int, seed: int) -> noise.NoiseReport:
+def _measure(shared: nn.Module, config: TrainConfig, fresh: bool, n: int, draws: int, seed: int) -> noise.NoiseReport:
     # a private copy: measuring switches to eval mode and hooks the layers, never on the shared model
-    model = init_model(in_use.config, next(in_use.model.parameters()).device) if fresh \
-        else copy.deepcopy(in_use.model)
-    device = next(model.parameters()).device
+    device = next(shared.parameters()).device
+    model = init_model(config, device) if fresh else copy.deepcopy(shared)  # fresh: the run's initial weights
     data = D.to_tensors(dataset().train, device, limit=n)
     batch_sizes = [b for b in noise.DEFAULT_BATCH_SIZES if b < n]
     with noise.intra_op_threads(1 if device.type == "cpu" else None):

@@ -90,3 +90,36 @@ def wait_for_app(tab, timeout: float = 60_000) -> None:
     tab.wait_for_function(SETTLED, timeout=timeout)
     tab.wait_for_timeout(300)
     tab.wait_for_function(SETTLED, timeout=timeout)
+
+
+CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] *')].filter(e => {
+    const style = getComputedStyle(e);
+    const clips = style.textOverflow === 'ellipsis' || style.overflow === 'hidden' || style.overflowX === 'hidden';
+    const text = e.textContent.trim() && !e.querySelector('canvas, svg, img, iframe, table') && !e.closest('.katex');
+    return clips && text && e.checkVisibility() && e.scrollWidth > e.clientWidth + 1;
+}).map(e => e.textContent.trim().slice(0, 60)).concat(  // and chart text Vega shortened to fit
+    [...document.querySelectorAll('[data-testid="stMain"] svg text')].map(e => e.textContent).filter(t => t.endsWith('…'))
+).concat(  // and charts drawn wider than their column: the page cuts off their right part
+    [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stVegaLiteChart"]')].filter(chart => {
+        const drawn = chart.querySelector('canvas, svg.marks');
+        const column = chart.parentElement.closest('[data-testid="stVerticalBlock"]');
+        return drawn && drawn.checkVisibility() && drawn.getBoundingClientRect().right > column.getBoundingClientRect().right + 1;
+    }).map(chart => 'chart: ' + [...chart.querySelectorAll('.role-axis-title text')].map(e => e.textContent).join(' / '))
+).concat(  // and formulas drawn past their box, which hides what sticks out (a fraction's top or bottom)
+    [...document.querySelectorAll('[data-testid="stMain"] .katex-display')].filter(box => {
+        const r = box.getBoundingClientRect();
+        return [...box.querySelectorAll('.katex-html .mord')].some(e => {
+            const q = e.getBoundingClientRect();
+            return q.height > 0 && (q.top < r.top - 1 || q.bottom > r.bottom + 1 || q.right > r.right + 1);
+        });
+    }).map(box => 'formula: ' + box.querySelector('annotation').textContent.trim().slice(0, 60)))"""
+
+
+def cut_text(tab) -> list[str]:
+    """Texts on the page that end in "…" or are clipped, once its fonts are in (a fallback font measures
+    otherwise); charts wider than their column (named by their axis titles) and formulas drawn past
+    their box; and Markdown left unrendered ("**" shows where Japanese punctuation stops a bold)."""
+    tab.evaluate("() => document.fonts.ready")
+    tab.wait_for_timeout(1500)  # the page's scroll bar comes last and takes its width from the text
+    raw = [line for line in tab.locator('[data-testid="stMain"]').inner_text().splitlines() if "**" in line]
+    return tab.evaluate(CUT_TEXT) + raw

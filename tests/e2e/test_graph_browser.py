@@ -1,7 +1,6 @@
 """In Chromium: /graph draws the recorded graphs as SVG, with the autograd nodes' labels, and the chain
 rule's formulas whole."""
-from tests.e2e.conftest import wait_for_app
-from tests.e2e.test_pages_browser import cut_text
+from tests.e2e.conftest import cut_text, wait_for_app
 
 CHART = '[data-testid="stGraphVizChart"] svg'
 

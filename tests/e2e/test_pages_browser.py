@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from core.i18n import t
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import cut_text, wait_for_app
 from ui.pages import PAGES
 
 
@@ -51,39 +51,6 @@ def test_the_language_stays_on_reload_on_other_pages_and_in_a_shared_link(server
     page.get_by_role("link", name=t("results.nav", "en")).click()  # to another page: the URL keeps the language
     page.wait_for_selector(f"h1:has-text('{t('results.title', 'en')}')")
     page.wait_for_function("() => location.search.includes('lang=en')")
-
-
-CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] *')].filter(e => {
-    const style = getComputedStyle(e);
-    const clips = style.textOverflow === 'ellipsis' || style.overflow === 'hidden' || style.overflowX === 'hidden';
-    const text = e.textContent.trim() && !e.querySelector('canvas, svg, img, iframe, table') && !e.closest('.katex');
-    return clips && text && e.checkVisibility() && e.scrollWidth > e.clientWidth + 1;
-}).map(e => e.textContent.trim().slice(0, 60)).concat(  // and chart text Vega shortened to fit
-    [...document.querySelectorAll('[data-testid="stMain"] svg text')].map(e => e.textContent).filter(t => t.endsWith('…'))
-).concat(  // and charts drawn wider than their column: the page cuts off their right part
-    [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stVegaLiteChart"]')].filter(chart => {
-        const drawn = chart.querySelector('canvas, svg.marks');
-        const column = chart.parentElement.closest('[data-testid="stVerticalBlock"]');
-        return drawn && drawn.checkVisibility() && drawn.getBoundingClientRect().right > column.getBoundingClientRect().right + 1;
-    }).map(chart => 'chart: ' + [...chart.querySelectorAll('.role-axis-title text')].map(e => e.textContent).join(' / '))
-).concat(  // and formulas drawn past their box, which hides what sticks out (a fraction's top or bottom)
-    [...document.querySelectorAll('[data-testid="stMain"] .katex-display')].filter(box => {
-        const r = box.getBoundingClientRect();
-        return [...box.querySelectorAll('.katex-html .mord')].some(e => {
-            const q = e.getBoundingClientRect();
-            return q.height > 0 && (q.top < r.top - 1 || q.bottom > r.bottom + 1 || q.right > r.right + 1);
-        });
-    }).map(box => 'formula: ' + box.querySelector('annotation').textContent.trim().slice(0, 60)))"""
-
-
-def cut_text(tab) -> list[str]:
-    """Texts on the page that end in "…" or are clipped, once its fonts are in (a fallback font measures
-    otherwise); charts wider than their column (named by their axis titles) and formulas drawn past
-    their box; and Markdown left unrendered ("**" shows where Japanese punctuation stops a bold)."""
-    tab.evaluate("() => document.fonts.ready")
-    tab.wait_for_timeout(1500)  # the page's scroll bar comes last and takes its width from the text
-    raw = [line for line in tab.locator('[data-testid="stMain"]').inner_text().splitlines() if "**" in line]
-    return tab.evaluate(CUT_TEXT) + raw
 
 
 @pytest.mark.parametrize("locale, width", [("ja-JP", 1024), ("en-US", 1024), ("ja-JP", 390)])
