@@ -218,6 +218,14 @@ class RunResult:
     diverged_step: int | None = None  # the step whose loss was NaN, infinite or exploded
     best_epoch: int | None = None  # with early stopping: the epoch whose weights were kept
 
+    @property
+    def kept_epoch(self) -> EpochEvent | None:
+        """The epoch whose weights `model` holds: early stopping's best one, else the last (None
+        before the first epoch ends). Its val_acc is the model's, not the last epoch's."""
+        if self.status == "early_stopped" and self.best_epoch is not None:
+            return self.epochs[self.best_epoch - 1]
+        return self.epochs[-1] if self.epochs else None
+
 
 _init_lock = threading.Lock()  # the global RNG seeds weights and dropout; runs may share a process
 

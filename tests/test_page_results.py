@@ -125,3 +125,20 @@ def test_a_loaded_model_is_used_until_a_newer_run_ends(splits):
     at.session_state["runs"] = [SessionRun(1, job)]  # a run that ended after the file was loaded
     at.run()
     assert "Run 1 of this session — MLP" in at.caption[0].value
+
+
+def test_an_early_stopped_run_is_described_by_the_epoch_whose_weights_it_kept(splits):
+    """Early stopping keeps the best epoch's weights: the model's caption gives that epoch and its
+    accuracy (the accuracy the page then measures), and the Lab's banner names the epoch."""
+    config = TrainConfig(batch_size=32, train_subset=64, epochs=30, patience=2, device="cpu", learning_rate=3e-3)
+    job = finished_job(config, splits, owner="early-stop-test")
+    result = job.state.result
+    assert result.status == "early_stopped" and result.best_epoch == len(result.epochs) - 2
+    best = result.epochs[result.best_epoch - 1]
+    at = open_page(PAGE, "en", runs=[SessionRun(1, job)])
+    caption, measured = at.caption[0].value, at.metric[0].value  # "… 5 epochs; validation accuracy 30.3 %", "30.3%"
+    assert f"batch 32, dropout 0, {result.best_epoch} epoch" in caption
+    assert caption.endswith(f"validation accuracy {100 * best.val_acc:.1f} %") and measured == f"{best.val_acc:.1%}"
+    lab = open_page("pages/lab.py", "en", runs=[SessionRun(1, job)])
+    assert f"best epoch, epoch {result.best_epoch}, are kept (validation accuracy {100 * best.val_acc:.1f} %)" \
+        in lab.success[0].value

@@ -141,6 +141,7 @@ def test_early_stopping_keeps_the_best_epoch(splits):
     assert result.status == "early_stopped"
     best = min(result.epochs, key=lambda e: e.val_loss)
     assert result.best_epoch == best.epoch and len(result.epochs) == best.epoch + 2
+    assert result.kept_epoch is best  # the epoch the model's weights and accuracy come from, not the last
 
 
 @pytest.mark.parametrize("field,value,key", [

@@ -77,9 +77,10 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
     elif snap.status == "failed":
         st.error(tr("lab.failed", run=run.name, error=snap.error.splitlines()[0] if snap.error else ""))
     else:
-        last = snap.epochs[-1] if snap.epochs else None
-        acc = f"{100 * last.val_acc:.1f}" if last else "–"
-        ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, acc=acc, seconds=fmt_seconds(snap.elapsed))
+        kept = run.job.state.result.kept_epoch if run.job.state.result else None  # early stopping: the best
+        acc = f"{100 * kept.val_acc:.1f}" if kept else "–"
+        ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, acc=acc, seconds=fmt_seconds(snap.elapsed),
+                   best=kept.epoch if kept else "–")
         st.success(sentences(lang(), ended, _who_uses(run)) if snap.status in runs.KEPT_MODEL else ended)
 
 

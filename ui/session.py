@@ -1,7 +1,9 @@
 """Per-session state (language, current model) and process-wide read-only resources (the data)."""
+import math
+
 import streamlit as st
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 
@@ -93,8 +95,9 @@ def base_model() -> ModelInUse:
     if loaded is not None and loaded["over"] is (run.model if run else None):
         return loaded["in_use"]
     if run is not None:
-        val_acc = run.epochs[-1].val_acc if run.epochs else float("nan")
-        return ModelInUse(run.model, run.config, val_acc, "run", session_run.name)
+        kept = run.kept_epoch  # a stopped run, or one stopped early, did not train all its planned epochs
+        config = replace(run.config, epochs=kept.epoch) if kept else run.config
+        return ModelInUse(run.model, config, kept.val_acc if kept else float("nan"), "run", session_run.name)
     default = default_model()
     return ModelInUse(default.model, default.config, default.val_acc, "default")
 
@@ -103,7 +106,8 @@ def model_caption(m: ModelInUse) -> str:
     """"Model in use: Run 2 of this session — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
     c = m.config
     return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
-              batch=c.batch_size, count=c.epochs, dropout=f"{c.dropout:g}", acc=f"{100 * m.val_acc:.1f}",
+              batch=c.batch_size, count=c.epochs, dropout=f"{c.dropout:g}",
+              acc=f"{100 * m.val_acc:.1f}" if math.isfinite(m.val_acc) else "–",  # stopped before one epoch ended
               name=m.name)
 
 
