@@ -139,6 +139,10 @@ def test_an_early_stopped_run_is_described_by_the_epoch_whose_weights_it_kept(sp
     caption, measured = at.caption[0].value, at.metric[0].value  # "… 5 epochs; validation accuracy 30.3 %", "30.3%"
     assert f"batch 32, dropout 0, {result.best_epoch} epoch" in caption
     assert caption.endswith(f"validation accuracy {100 * best.val_acc:.1f} %") and measured == f"{best.val_acc:.1%}"
-    lab = open_page("pages/lab.py", "en", runs=[SessionRun(1, job)])
+    lab = open_page("pages/lab.py", "en", runs=[SessionRun(1, job)], overlay=[1])  # shown in the charts
     assert f"best epoch, epoch {result.best_epoch}, are kept (validation accuracy {100 * best.val_acc:.1f} %)" \
         in lab.success[0].value
+    loss_chart = lab.get("vega_lite_chart")[0].proto
+    kept = next(d for d in loss_chart.datasets if d.name == "kept")  # the dashed line on the loss chart
+    assert pa.ipc.open_stream(kept.data.data).read_all().to_pylist() == [
+        {"run": "Run 1", "epoch": result.best_epoch, "text": f"kept: epoch {result.best_epoch}"}]

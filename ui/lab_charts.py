@@ -37,6 +37,7 @@ class Curve:
 
     label: str  # legend entry
     snap: Snapshot
+    kept_epoch: int | None = None  # early stopping: the epoch whose weights the run kept
 
 
 def _tooltip(lang: str, *fields):
@@ -75,7 +76,8 @@ def _series_dash(lang: str) -> alt.StrokeDash:
 
 @lru_cache(maxsize=None)
 def _loss_spec(lang: str) -> dict:
-    """Light per-step loss, per-epoch training and validation loss on top, overfitting and divergence marked."""
+    """Light per-step loss, per-epoch training and validation loss on top; overfitting, divergence and the
+    epoch early stopping kept marked."""
     # symbolOpacity: the legend would take the faint per-step line's opacity
     color = run_color(t("lab.axis_run", lang), run_legend(orient="bottom", columns=4, symbolOpacity=1))
     x = alt.X("epoch:Q", title=t("lab.axis_epoch", lang), scale=alt.Scale(domainMin=0))
@@ -92,9 +94,14 @@ def _loss_spec(lang: str) -> dict:
         x="start:Q", x2="end:Q", tooltip=alt.Tooltip("text:N", title=""))
     diverged = alt.Chart(alt.Data(name="diverged"))
     rule = diverged.mark_rule(color=DIVERGED_COLOR, strokeWidth=2).encode(x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
-    label = diverged.mark_text(color=DIVERGED_COLOR, align="left", dx=4, dy=-6, fontWeight="bold").encode(
+    # the marks' words go left of their line: a run diverges at its last step and early stopping keeps an
+    # epoch near the end, so on the right the zoomable plot clipped them (a diverged run's words wholly)
+    label = diverged.mark_text(color=DIVERGED_COLOR, align="right", dx=-4, dy=-6, fontWeight="bold").encode(
         x="start:Q", y=alt.value(12), text="text:N")
-    chart = alt.layer(steps, lines, points, overfit, rule, label)
+    kept = alt.Chart(alt.Data(name="kept")).encode(x="epoch:Q", color=color)  # dashed, in the run's colour
+    kept_rule = kept.mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(tooltip=alt.Tooltip("text:N", title=""))
+    kept_label = kept.mark_text(align="right", dx=-4, y=28, fontWeight="bold").encode(text="text:N")
+    chart = alt.layer(steps, lines, points, overfit, rule, label, kept_rule, kept_label)
     return chart.properties(height=360).interactive(bind_y=False).to_dict()
 
 
@@ -142,9 +149,11 @@ def _epoch_frame(curves: list[Curve], lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "series", "epoch", "loss", "shown", "accuracy"])
 
 
-def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(shaded overfitting epochs, the step where a run diverged)."""
+def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(shaded overfitting epochs, the step where a run diverged, the epoch early stopping kept)."""
     overfit, diverged = [], []
+    kept = [{"run": c.label, "epoch": c.kept_epoch, "text": t("lab.kept_mark", lang, epoch=c.kept_epoch)}
+            for c in curves if c.kept_epoch]
     for c in curves:
         for epoch in overfitting_epochs(c.snap.epochs):
             overfit.append({"start": epoch - 1, "end": epoch, "text": t("lab.overfit_mark", lang)})
@@ -152,14 +161,14 @@ def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             diverged.append({"start": c.snap.diverged_step / max(c.snap.steps_per_epoch, 1),
                              "text": t("lab.diverged_mark", lang, step=c.snap.diverged_step)})
     return (pd.DataFrame(overfit, columns=["start", "end", "text"]),
-            pd.DataFrame(diverged, columns=["start", "text"]))
+            pd.DataFrame(diverged, columns=["start", "text"]), pd.DataFrame(kept, columns=["run", "epoch", "text"]))
 
 
 def loss_spec(curves: list[Curve], lang: str) -> dict:
     steps = pd.concat([_step_frame(c) for c in curves]) if curves else _step_frame(Curve("", _EMPTY))
-    overfit, diverged = _marks(curves, lang)
+    overfit, diverged, kept = _marks(curves, lang)
     return _fill(_loss_spec(lang), curves, {"steps": steps, "epochs": _epoch_frame(curves, lang), "overfit": overfit,
-                                            "diverged": diverged})
+                                            "diverged": diverged, "kept": kept})
 
 
 def accuracy_spec(curves: list[Curve], lang: str) -> dict:

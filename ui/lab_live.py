@@ -45,7 +45,7 @@ def _draw(watching: list[int], training: bool) -> None:
     shown = overlay_runs()
     snaps = [r.job.state.snapshot() for r in shown]
     labels = legend_labels([r.name for r in shown], [r.config for r in shown], lang())
-    curves = [Curve(label, snap) for label, snap in zip(labels, snaps) if snap.losses]
+    curves = [Curve(label, snap, run.early_stop_epoch) for run, label, snap in zip(shown, labels, snaps) if snap.losses]
     st.markdown(f"**{tr('lab.loss_title')}**")  # drawn empty before the first run: the first loss shows at once
     st.vega_lite_chart(spec=loss_spec(curves, lang()), width="stretch")
     st.caption(tr("lab.loss_caption"))

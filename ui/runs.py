@@ -28,6 +28,12 @@ class SessionRun:
         """"Run 3" / "学習 3" in the learner's language (read while a page runs)."""
         return tr("lab.run_name", n=self.number)
 
+    @property
+    def early_stop_epoch(self) -> int | None:
+        """The epoch whose weights early stopping kept, once the run has stopped early."""
+        result = self.job.state.result
+        return result.best_epoch if result is not None and result.status == "early_stopped" else None
+
 
 def session_id() -> str:
     ctx = get_script_run_ctx()

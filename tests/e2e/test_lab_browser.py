@@ -1,5 +1,8 @@
-"""In Chromium: move a slider, train a short run, see the charts; presets and shared links set the controls."""
-from tests.e2e.conftest import wait_for_app
+"""In Chromium: move a slider, train a short run, see the charts; presets and shared links set the controls;
+early stopping marks the epoch it kept."""
+import re
+
+from tests.e2e.conftest import cut_text, wait_for_app
 
 CHART = '[data-testid="stVegaLiteChart"]'
 
@@ -43,3 +46,26 @@ def test_preset_and_shared_link_set_the_controls(server_url, page):
     assert slider_input(page, "Epochs").get_attribute("aria-valuetext") == "40"
     assert slider_input(page, "Dropout").get_attribute("aria-valuetext") == "0.00"
     assert "epochs=40" in page.url and "train_subset=300" in page.url  # the link a teacher hands out
+
+
+def chart_has_text(page, text: str) -> None:
+    page.wait_for_function(f"() => [...document.querySelectorAll('{CHART} svg text')].some(e => e.textContent === '{text}')")
+
+
+def test_the_loss_chart_marks_a_divergence_and_the_epoch_early_stopping_kept_in_words_not_cut(server_url, page):
+    """The marks sit at the right end of a run, where the zoomable plot clips what sticks out: before,
+    a diverged run's words were clipped away entirely."""
+    page.goto(f"{server_url}/lab?optimizer=sgd&learning_rate=1&batch_size=1&epochs=1&train_subset=300")
+    wait_for_app(page)
+    page.locator(".st-key-train button").click()
+    step = re.search(r"diverged at step (\d+)", page.locator('[data-testid="stAlertContentError"]').inner_text())
+    chart_has_text(page, f"diverged at step {step.group(1)}")
+    assert cut_text(page) == []
+    page.goto(f"{server_url}/lab?train_subset=300&batch_size=32&learning_rate=0.005&epochs=30&patience=2")
+    wait_for_app(page)
+    page.locator(".st-key-train button").click()
+    banner = page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="stopped early")
+    banner.wait_for(timeout=120_000)
+    best = re.search(r"best epoch, epoch (\d+)", banner.inner_text()).group(1)
+    chart_has_text(page, f"kept: epoch {best}")
+    assert cut_text(page) == []  # both runs shown: both marks' words whole
