@@ -74,6 +74,12 @@ def _series_dash(lang: str) -> alt.StrokeDash:
                                             symbolSize=300))
 
 
+# a mark's words written up along its vertical line, from the top, just left of it: beside the line they
+# needed more room than a 1024-px screen's plot has on either side, and the zoomable plot clips what
+# sticks out (a diverged run's words, right of its line at the run's last step, were clipped away)
+ALONG_THE_LINE = {"angle": 270, "align": "right", "baseline": "bottom", "dy": -3, "y": 4, "fontWeight": "bold"}
+
+
 @lru_cache(maxsize=None)
 def _loss_spec(lang: str) -> dict:
     """Light per-step loss, per-epoch training and validation loss on top; overfitting, divergence and the
@@ -94,13 +100,10 @@ def _loss_spec(lang: str) -> dict:
         x="start:Q", x2="end:Q", tooltip=alt.Tooltip("text:N", title=""))
     diverged = alt.Chart(alt.Data(name="diverged"))
     rule = diverged.mark_rule(color=DIVERGED_COLOR, strokeWidth=2).encode(x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
-    # the marks' words go left of their line: a run diverges at its last step and early stopping keeps an
-    # epoch near the end, so on the right the zoomable plot clipped them (a diverged run's words wholly)
-    label = diverged.mark_text(color=DIVERGED_COLOR, align="right", dx=-4, dy=-6, fontWeight="bold").encode(
-        x="start:Q", y=alt.value(12), text="text:N")
+    label = diverged.mark_text(color=DIVERGED_COLOR, **ALONG_THE_LINE).encode(x="start:Q", text="text:N")
     kept = alt.Chart(alt.Data(name="kept")).encode(x="epoch:Q", color=color)  # dashed, in the run's colour
     kept_rule = kept.mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(tooltip=alt.Tooltip("text:N", title=""))
-    kept_label = kept.mark_text(align="right", dx=-4, y=28, fontWeight="bold").encode(text="text:N")
+    kept_label = kept.mark_text(**ALONG_THE_LINE).encode(text="text:N")
     chart = alt.layer(steps, lines, points, overfit, rule, label, kept_rule, kept_label)
     return chart.properties(height=360).interactive(bind_y=False).to_dict()
 

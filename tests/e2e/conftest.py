@@ -99,17 +99,19 @@ CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] *')].f
     return clips && text && e.checkVisibility() && e.scrollWidth > e.clientWidth + 1;
 }).map(e => e.textContent.trim().slice(0, 60)).concat(  // and chart text Vega shortened to fit
     [...document.querySelectorAll('[data-testid="stMain"] svg text')].map(e => e.textContent).filter(t => t.endsWith('…'))
-).concat(  // and chart text that runs past the right edge of its chart, or of the plot that clips it
+).concat(  // and chart text that runs past either side of its chart, or of the plot that clips it
     [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stVegaLiteChart"] svg.marks')].flatMap(svg =>
         [...svg.querySelectorAll('text')].filter(e => {
-            let right = svg.getBoundingClientRect().right;
+            let left = -Infinity, right = svg.getBoundingClientRect().right;  // an axis title may overhang the left
             const clipped = e.closest('[clip-path]');  // a zoomable chart clips its marks to the plot
             if (clipped) {
                 const id = clipped.getAttribute('clip-path').match(/#([^)]+)/)[1];
                 const box = document.getElementById(id).firstElementChild.getBBox(), m = clipped.getScreenCTM();
+                left = Math.max(left, m.e + m.a * box.x);
                 right = Math.min(right, m.e + m.a * (box.x + box.width));
             }
-            return e.textContent.trim() && e.getBoundingClientRect().right > right + 1;
+            const r = e.getBoundingClientRect();
+            return e.textContent.trim() && (r.right > right + 1 || r.left < left - 1);
         }).map(e => 'chart text: ' + e.textContent))
 ).concat(  // and charts drawn wider than their column: the page cuts off their right part
     [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stVegaLiteChart"]')].filter(chart => {
