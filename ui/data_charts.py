@@ -23,8 +23,7 @@ def pixel_histogram(values: torch.Tensor, lo: float, hi: float, stage: str, colo
     edges = torch.linspace(lo, hi, bins + 1)
     df = pd.DataFrame({"start": edges[:-1].numpy(), "end": edges[1:].numpy(), "count": counts.numpy()})
     return alt.Chart(df[df["count"] > 0]).mark_bar(color=color, binSpacing=0, stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("start:Q", bin="binned", title=x_title,
-                scale=alt.Scale(domain=[lo, hi])),
+        x=alt.X("start:Q", bin="binned", title=x_title, scale=alt.Scale(domain=[lo, hi])),
         x2="end:Q",
         y=alt.Y("count:Q", title=tr("data.axis_pixels"), scale=alt.Scale(type="log"),
                 axis=alt.Axis(values=[1, 10, 100, 1_000, 10_000, 100_000], format="~s")),

@@ -30,9 +30,10 @@ class SessionRun:
 
     @property
     def early_stop_epoch(self) -> int | None:
-        """The epoch whose weights early stopping kept, once the run has stopped early."""
+        """The epoch whose weights early stopping kept, once the run has stopped early (RunResult.kept_epoch
+        says which epoch a result keeps; for any other end it is simply the last)."""
         result = self.job.state.result
-        return result.best_epoch if result is not None and result.status == "early_stopped" else None
+        return result.kept_epoch.epoch if result is not None and result.status == "early_stopped" else None
 
 
 def session_id() -> str:
