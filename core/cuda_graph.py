@@ -28,7 +28,15 @@ WARMUP_STEPS = 3  # eager steps before recording (PyTorch's CUDA-graph notes ask
 # The warm-up steps and each epoch's last, smaller batch run a capturable optimizer outside a
 # graph, as intended here; PyTorch warns about that once per optimizer.
 warnings.filterwarnings("ignore", message="This instance was constructed with capturable=True")
-_recording = threading.Lock()  # PyTorch allows one capture at a time per process; runs share a server
+CUDA_RANDOM = threading.RLock()
+"""Held by a run for each CUDA training step, and by a recording for its whole capture.
+
+Runs on a shared server train in threads of one process, and all of them draw dropout's masks
+from the one CUDA random-number generator. While a graph is being recorded that generator
+counts for the graph, and PyTorch refuses any other thread's draw (an eager step's dropout, or a
+replay of another run's graph): "Offset increment outside graph capture encountered
+unexpectedly". It also allows one capture at a time per process. Reentrant: a step records.
+"""
 
 
 class GraphedStep:
@@ -89,7 +97,7 @@ class GraphedStep:
         self.optimizer.zero_grad(set_to_none=True)  # backward then allocates .grad inside the graph
         graph = torch.cuda.CUDAGraph()
         # thread_local: other runs' threads may use the GPU while this one records
-        with _recording, torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
+        with CUDA_RANDOM, torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
             x, y = self.x_all[self.idx], self.y_all[self.idx]
             with torch.no_grad():
                 torch._foreach_copy_(self.backup, self.params)

@@ -36,3 +36,10 @@ def test_bad_arguments_get_one_line_and_exit_code_2():
         out = run_cli(*args, "--offline")
         assert out.returncode == 2, args
         assert len(out.stderr.strip().splitlines()) == 1 and out.stderr.startswith("error:"), out.stderr
+
+
+def test_the_cuda_graph_is_on_unless_asked_off():
+    from core.train import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args([])).cuda_graph
+    assert not config_from_args(build_parser().parse_args(["--no-cuda-graph"])).cuda_graph

@@ -91,20 +91,29 @@ def test_a_graphed_run_that_diverges_keeps_its_last_sane_weights(splits, monkeyp
         assert torch.isfinite(p).all() and torch.allclose(p, q, rtol=1e-3, atol=1e-3)
 
 
-def test_two_graphed_runs_in_parallel_threads(splits):
-    """A classroom server runs several jobs at once (core/jobs.py): recording must not disturb them."""
-    results = {}
+def test_runs_in_parallel_threads_with_dropout_graphed_and_eager(splits):
+    """A classroom server runs several jobs at once (core/jobs.py), all drawing dropout's masks from
+    the one CUDA generator: one run recording its graph must not break the others' steps or replays
+    (it did: "Offset increment outside graph capture encountered unexpectedly")."""
+    results, errors = {}, []
 
-    def run(seed):
-        results[seed] = train(TrainConfig(device="cuda", epochs=2, seed=seed, dropout=0.2, cuda_graph=True), splits)
+    def run(seed, graphed, optimizer):
+        try:
+            config = TrainConfig(device="cuda", epochs=2, seed=seed, dropout=0.2, cuda_graph=graphed,
+                                 optimizer=optimizer, learning_rate=0.01 if optimizer == "adagrad" else 1e-3)
+            results[seed] = train(config, splits)
+        except Exception as exc:  # noqa: BLE001 - reported below, with the run it broke
+            errors.append((seed, repr(exc)))
 
-    threads = [threading.Thread(target=run, args=(seed,)) for seed in (1, 2, 3)]
+    runs = [(1, True, "adam"), (2, True, "adam"), (3, False, "adam"), (4, True, "adagrad"), (5, True, "rmsprop")]
+    threads = [threading.Thread(target=run, args=args) for args in runs]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    for result in results.values():
-        assert result.status == "finished" and result.epochs[-1].val_acc > 0.9, result.epochs[-1]
+    assert not errors
+    for seed, result in results.items():  # alone, 2 epochs with dropout 0.2 reach 0.88-0.90 here
+        assert result.status == "finished" and result.epochs[-1].val_acc > 0.85, (seed, result.epochs[-1])
 
 
 def test_graphed_cnn_with_dropout_learns(splits):
