@@ -1,4 +1,6 @@
 """Draw a digit: the model reads the drawing live, shows what it sees and why, and learns it in one step."""
+from pathlib import Path
+
 import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
@@ -13,6 +15,7 @@ from ui.session import ModelInUse, current_model, dataset, model_caption, tr
 
 CANVAS = 280  # pixels: ten canvas pixels per MNIST pixel
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
+LAYOUT = Path(__file__).resolve().parent.parent / "ui" / "draw.css"  # the one-line answer on narrow screens
 
 
 def discard() -> None:
@@ -42,6 +45,7 @@ def val_accuracy(model: torch.nn.Module) -> float:
     return evaluate(model, split_batches(D.to_tensors(dataset().val, next(model.parameters()).device)))[1]
 
 
+st.html(LAYOUT)
 st.title(tr("draw.title"))
 st.write(tr("draw.intro"))
 in_use = current_model()
@@ -49,13 +53,14 @@ st.caption(model_caption(in_use))
 if in_use.origin == "taught":
     st.button(tr("draw.forget"), key="forget", on_click=forget_taught, icon=":material/undo:")
 
-row = st.container(horizontal=True, gap="large")  # the pad keeps the canvas's width: half of a
-pad, result = row.container(width=CANVAS), row.container()  # 1024-pixel screen would cut its right edge off
+row = st.container(horizontal=True, gap="large", key="draw_row")  # the pad keeps the canvas's width:
+pad, result = row.container(width=CANVAS), row.container(key="draw_result")  # half of 1024 px would cut it
 with pad:
     stroke = st.slider(tr("draw.stroke"), 5, 40, 20, key="stroke")
     drawing = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,
                         width=CANVAS, drawing_mode="freedraw", return_image_data=True,
                         key=f"canvas_{st.session_state.get('canvas_round', 0)}")
+    answer = st.container(key="draw_answer")  # seen only where the result wraps below the canvas
     st.button(tr("draw.clear"), key="clear", on_click=clear, icon=":material/delete:")
 
 digit = digits.to_mnist(drawing.image_data)  # (28, 28) uint8, or None for an empty canvas
@@ -65,6 +70,7 @@ if digit is None:
 x = digits.model_input(digit)  # (1, 1, 28, 28) in [-1, 1]
 probs = digits.predict(in_use.model, x)  # (10,)
 top = int(probs.argmax())
+answer.markdown(tr("draw.answer_line", digit=top, p=f"{probs[top]:.1%}"))
 with result:
     st.metric(tr("draw.prediction"), str(top), help=tr("draw.prediction_help"))
     st.caption(tr("draw.confidence", p=f"{probs[top]:.1%}"))

@@ -66,6 +66,8 @@ def test_a_drawing_gets_the_models_prediction_the_28x28_view_and_the_saliency(la
     assert not at.info
     assert prediction(at, lang) == "0" == str(int(probs.argmax()))
     assert t("draw.confidence", lang, p=f"{probs.max():.1%}") in [c.value for c in at.caption]
+    # the one-line answer under the canvas, for screens where the prediction wraps below it (ui/draw.css)
+    assert t("draw.answer_line", lang, digit=0, p=f"{probs.max():.1%}") in [m.value for m in at.markdown]
     assert len(at.get("vega_lite_chart")) == 1  # the ten probabilities
     assert len(at.get("image")) == 4  # what the model sees, the saliency over it, the two hidden layers
     assert t("draw.saliency_caption", lang, digit=0) in [c.value for c in at.caption]

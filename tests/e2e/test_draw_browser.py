@@ -61,6 +61,7 @@ def test_drawing_a_one_and_a_zero_reads_them_and_clear_empties_the_canvas(server
     stroke(page, ONE)
     expect(prediction(page)).to_have_text("1", timeout=30_000)
     assert inked_pixels(page) > 1000
+    expect(page.locator(".st-key-draw_answer")).to_be_hidden()  # the prediction is beside the canvas
     clear(page)
 
     stroke(page, ZERO)
@@ -68,8 +69,10 @@ def test_drawing_a_one_and_a_zero_reads_them_and_clear_empties_the_canvas(server
     clear(page)
 
 
-def test_a_finger_draws_on_a_phone_and_the_page_does_not_scroll(server_url, browser):
-    """A learner's phone (390 px, touch): a finger's stroke inks the canvas instead of scrolling the page."""
+def test_a_finger_draws_on_a_phone_and_the_answer_shows_under_the_canvas(server_url, browser):
+    """A learner's phone (390 px, touch): a finger's stroke inks the canvas instead of scrolling the
+    page, and the answer shows in view right under the canvas (the prediction beside it on a wide
+    screen has wrapped below, out of sight)."""
     context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, has_touch=True,
                                   is_mobile=True, device_scale_factor=3)
     tab = context.new_page()
@@ -89,4 +92,8 @@ def test_a_finger_draws_on_a_phone_and_the_page_does_not_scroll(server_url, brow
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     expect(prediction(tab)).to_have_text("0", timeout=30_000)
     assert inked_pixels(tab) > 1000 and tab.evaluate(scrolled) == before
+    answer = tab.locator(".st-key-draw_answer")
+    expect(answer).to_be_in_viewport()
+    words = t("draw.answer_line", digit=0, p="%").replace("**", "").split("%")[0]  # "Prediction: 0, confidence "
+    expect(answer).to_contain_text(words)
     context.close()
