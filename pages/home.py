@@ -1,4 +1,6 @@
 """Home: the training loop as the lesson draws it, ① data on disk … ⑧ parameter update."""
+from pathlib import Path
+
 import streamlit as st
 
 from core.i18n import fmt_int
@@ -6,26 +8,34 @@ from ui.pages import PAGES
 from ui.session import dataset, device_summary, source_summary, tr
 
 STEPS = range(1, 9)
+LAYOUT = Path(__file__).resolve().parent.parent / "ui" / "home.css"  # which of the two diagrams shows
 
-st.title(tr("home.title"))
-st.write(tr("home.intro"))
 
-# two rows, as a loop reads: ① → ④ along the top, ⑤ → ⑧ back along the bottom, then up to ② again.
-# One row of eight boxes is scaled to the page so small that its text was ~8 px high at 1400 px (5 px on a
-# 1024-px projector); in two rows it is ~13 px (8 px).
-nodes = "\n".join(f'  s{i} [label="{tr(f"home.step{i}")}"];' for i in STEPS)
-st.graphviz_chart(
-    f"""digraph loop {{
-  nodesep=0.35; ranksep=0.5;
+def loop_diagram(rankdir: str) -> str:
+    """The loop in two rows (rankdir TB: ① → ④ along the top, ⑤ → ⑧ back along the bottom) or, for a
+    narrow page, the same in two columns (LR: ① → ④ down, ⑤ → ⑧ back up); then up to ② again."""
+    label = "xlabel" if rankdir == "TB" else "label"  # in the columns an xlabel overlaps its own line
+    nodes = "\n".join(f'  s{i} [label="{tr(f"home.step{i}")}"];' for i in STEPS)
+    return f"""digraph loop {{
+  rankdir={rankdir}; nodesep=0.35; ranksep={0.5 if rankdir == "TB" else 0.3};
   node [shape=box, style="rounded,filled", fillcolor="#eef4ff", fontname="Noto Sans CJK JP, sans-serif", fontsize=16];
 {nodes}
   {{rank=same; s1 -> s2 -> s3 -> s4;}}
   {{rank=same; s8 -> s7 -> s6 -> s5 [dir=back];}}
   s4 -> s5;
-  s8 -> s2 [label="{tr('home.repeat')}", style=dashed, constraint=false];
-}}""",
-    width="stretch",
-)
+  s8 -> s2 [{label}="{tr('home.repeat')}", style=dashed, constraint=false];
+}}"""
+
+
+st.title(tr("home.title"))
+st.write(tr("home.intro"))
+
+# A diagram is scaled to the page's width. The two rows' text is ~13 px high on a 768-px tablet but ~5 px
+# on a phone; below 600 px (ui/home.css) the two columns show instead, at their own size or smaller.
+st.html(LAYOUT)
+loop = st.container(key="loop")
+loop.container(key="loop_wide").graphviz_chart(loop_diagram("TB"), width="stretch")
+loop.container(key="loop_narrow").graphviz_chart(loop_diagram("LR"), width="content")
 for i in STEPS:
     st.markdown(f"**{tr(f'home.step{i}')}** — {tr(f'home.step{i}_detail')}")
 

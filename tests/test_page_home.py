@@ -4,6 +4,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from core.i18n import t
 
 
 def test_home_shows_the_loop_the_data_and_the_device_in_both_languages():
@@ -15,17 +16,18 @@ def test_home_shows_the_loop_the_data_and_the_device_in_both_languages():
         assert not at.exception
         text = " ".join(c.value for c in at.caption) + " ".join(h.value for h in at.subheader)
         assert source in text and "8,000" in text and device in text
-        assert len(at.get("graphviz_chart")) == 1
-        dot = at.get("graphviz_chart")[0].proto.spec
-        assert "⑧" in dot
-        assert arrows(dot) == {(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7), (7, 8), (8, 2)}  # ① … ⑧, then ② again
+        diagrams = [chart.proto.spec for chart in at.get("graphviz_chart")]  # wide page, narrow page (ui/home.css)
+        assert len(diagrams) == 2 and "rankdir=TB" in diagrams[0] and "rankdir=LR" in diagrams[1]
+        for dot in diagrams:
+            assert t("home.step8", lang) in dot and t("home.repeat", lang) in dot
+            assert arrows(dot) == {(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7), (7, 8), (8, 2)}  # ① … ⑧, then ② again
 
 
 def arrows(dot: str) -> set[tuple[int, int]]:
     """The arrows of the loop diagram as drawn, (from, to): a `dir=back` chain points the other way."""
     drawn = set()
     for line in dot.splitlines():
-        steps = [int(n) for n in re.findall(r"\bs(\d)\b(?=\s*(?:->|;|\[|$))", line.split("[label")[0])]
+        steps = [int(n) for n in re.findall(r"\bs(\d)\b(?=\s*(?:->|;|\[|$))", re.split(r"\[x?label", line)[0])]
         pairs = set(zip(steps, steps[1:])) if "->" in line else set()
         drawn |= {(b, a) for a, b in pairs} if "dir=back" in line else pairs
     return drawn

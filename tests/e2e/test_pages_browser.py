@@ -84,3 +84,20 @@ def canvas_wholly_shown(tab) -> bool:
         const r = c.getBoundingClientRect(), y = r.top + r.height / 2;
         return document.elementFromPoint(r.left + r.width / 2, y) === document.elementFromPoint(r.right - 2, y);
     }""")
+
+
+@pytest.mark.parametrize("locale, width", [("en-US", 390), ("ja-JP", 1024), ("en-US", 1400)])
+def test_the_loop_diagram_on_home_is_readable_on_a_phone_a_projector_and_a_wide_screen(server_url, browser,
+                                                                                      locale, width):
+    """One diagram shows (two rows where the page is wide, two columns where it is not), and its
+    smallest word is at least 9 px high: scaled to a phone, the two rows' words were 7 px boxes."""
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 768})
+    tab = context.new_page()
+    tab.goto(f"{server_url}/")
+    wait_for_app(tab)
+    tab.wait_for_function("() => document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg').length == 2")
+    shown = tab.evaluate("""() => [...document.querySelectorAll('[data-testid="stGraphVizChart"]')]
+        .filter(chart => chart.checkVisibility())
+        .map(chart => Math.min(...[...chart.querySelectorAll('text')].map(t => t.getBoundingClientRect().height)))""")
+    assert len(shown) == 1 and shown[0] >= 9, shown
+    context.close()
