@@ -1,6 +1,4 @@
 """Draw a digit: the model reads the drawing live, shows what it sees and why, and learns it in one step."""
-from pathlib import Path
-
 import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
@@ -12,10 +10,10 @@ from core.train import OPTIMIZERS, evaluate, split_batches
 from ui.digit_views import activation_picture, probability_bars, saliency_picture
 from ui.pictures import enlarge
 from ui.session import ModelInUse, current_model, dataset, model_caption, tr
+from ui.styles import page_style
 
 CANVAS = 280  # pixels: ten canvas pixels per MNIST pixel
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
-LAYOUT = Path(__file__).resolve().parent.parent / "ui" / "draw.css"  # the one-line answer on narrow screens
 
 
 def discard() -> None:
@@ -45,7 +43,7 @@ def val_accuracy(model: torch.nn.Module) -> float:
     return evaluate(model, split_batches(D.to_tensors(dataset().val, next(model.parameters()).device)))[1]
 
 
-st.html(LAYOUT)
+page_style("draw")  # the one-line answer on narrow screens (ui/draw.css)
 st.title(tr("draw.title"))
 st.write(tr("draw.intro"))
 in_use = current_model()

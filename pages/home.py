@@ -1,14 +1,12 @@
 """Home: the training loop as the lesson draws it, ① data on disk … ⑧ parameter update."""
-from pathlib import Path
-
 import streamlit as st
 
 from core.i18n import fmt_int
 from ui.pages import PAGES
 from ui.session import dataset, device_summary, source_summary, tr
+from ui.styles import page_style
 
 STEPS = range(1, 9)
-LAYOUT = Path(__file__).resolve().parent.parent / "ui" / "home.css"  # which of the two diagrams shows
 
 
 def loop_diagram(rankdir: str) -> str:
@@ -32,7 +30,7 @@ st.write(tr("home.intro"))
 
 # A diagram is scaled to the page's width. The two rows' text is ~13 px high on a 768-px tablet but ~5 px
 # on a phone; below 600 px (ui/home.css) the two columns show instead, at their own size or smaller.
-st.html(LAYOUT)
+page_style("home")  # which of the two diagrams shows (ui/home.css)
 loop = st.container(key="loop")
 loop.container(key="loop_wide").graphviz_chart(loop_diagram("TB"), width="stretch")
 loop.container(key="loop_narrow").graphviz_chart(loop_diagram("LR"), width="content")
