@@ -9,6 +9,7 @@ by the `count` parameter (`t("lab.ended_finished", "en", count=1, …)` → "fin
 Japanese has one form and keeps a plain string.
 """
 import json
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -70,6 +71,14 @@ def sentences(lang: str, *texts: str) -> str:
 def fmt_int(n: int) -> str:
     """12,345: thousands separators read the same in both languages."""
     return f"{n:,}"
+
+
+MISSING = "–"  # a figure there is none of yet (a run stopped before its first epoch ended)
+
+
+def fmt_accuracy(fraction: float | None) -> str:
+    """92.8 for 0.928 (the text adds "%"); MISSING for None or NaN."""
+    return f"{100 * fraction:.1f}" if fraction is not None and math.isfinite(fraction) else MISSING
 
 
 def fmt_seconds(seconds: float) -> str:

@@ -2,7 +2,7 @@
 import re
 import string
 
-from core.i18n import LANGUAGES, catalogue, fmt_seconds, language_for_locale, t
+from core.i18n import LANGUAGES, MISSING, catalogue, fmt_accuracy, fmt_seconds, language_for_locale, t
 
 
 def placeholders(text):
@@ -68,3 +68,8 @@ def test_sentences_are_joined_as_each_language_writes_them():
 
 def test_a_short_time_is_not_written_as_no_time():
     assert [fmt_seconds(s) for s in (12.34, 0.4, 0.1, 0.04, 0.0042)] == ["12.3", "0.4", "0.1", "0.04", "0.0042"]
+
+
+def test_an_accuracy_is_written_in_points_or_as_missing():
+    assert (fmt_accuracy(0.9283), fmt_accuracy(1.0)) == ("92.8", "100.0")
+    assert fmt_accuracy(float("nan")) == fmt_accuracy(None) == MISSING == "–"

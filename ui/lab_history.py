@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.history import epoch_rows
+from core.i18n import MISSING
 from core.jobs import Snapshot
 from core.train import OPTIMIZERS
 from ui import runs
@@ -41,7 +42,7 @@ RESULT_COLUMNS = ("lab.col_val_acc", "lab.col_best_acc", "lab.col_train_loss", "
 def _shown(value: float, fmt: str) -> str:
     """A result as the table writes it, "–" when there is none yet (queued, or diverged in the first
     epoch): st.dataframe writes "None" for a missing number whatever a Styler asks (streamlit#11123)."""
-    return fmt.format(value) if math.isfinite(value) else "–"
+    return fmt.format(value) if math.isfinite(value) else MISSING
 
 
 KEPT = "overlay_kept"  # the picked runs survive a visit to another page (widget state does not)

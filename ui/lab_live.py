@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.history import legend_labels
-from core.i18n import fmt_seconds, sentences
+from core.i18n import MISSING, fmt_accuracy, fmt_seconds, sentences
 from core.jobs import Snapshot
 from ui import runs
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
@@ -78,9 +78,8 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
         st.error(tr("lab.failed", run=run.name, error=snap.error.splitlines()[0] if snap.error else ""))
     else:
         kept = run.job.state.result.kept_epoch if run.job.state.result else None  # early stopping: the best
-        acc = f"{100 * kept.val_acc:.1f}" if kept else "–"
-        ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, acc=acc, seconds=fmt_seconds(snap.elapsed),
-                   best=kept.epoch if kept else "–")
+        ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, seconds=fmt_seconds(snap.elapsed),
+                   acc=fmt_accuracy(kept.val_acc if kept else None), best=kept.epoch if kept else MISSING)
         st.success(sentences(lang(), ended, _who_uses(run)) if snap.status in runs.KEPT_MODEL else ended)
 
 

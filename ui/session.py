@@ -1,16 +1,13 @@
 """Per-session state (language, current model) and process-wide read-only resources (the data)."""
-import math
-
-import streamlit as st
-
 from dataclasses import dataclass, replace
 
+import streamlit as st
 from torch import nn
 
 from core import data as D
 from core import pretrained
 from core.device import device_label, pick_device
-from core.i18n import LANGUAGES, language_for_locale, t
+from core.i18n import LANGUAGES, fmt_accuracy, language_for_locale, t
 from core.train import OPTIMIZERS, TrainConfig
 
 
@@ -107,7 +104,7 @@ def model_caption(m: ModelInUse) -> str:
     c = m.config
     return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
               batch=c.batch_size, count=c.epochs, dropout=f"{c.dropout:g}",
-              acc=f"{100 * m.val_acc:.1f}" if math.isfinite(m.val_acc) else "–",  # stopped before one epoch ended
+              acc=fmt_accuracy(m.val_acc),
               name=m.name)
 
 
