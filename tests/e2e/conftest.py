@@ -111,7 +111,8 @@ CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMain"] *')].f
                 right = Math.min(right, m.e + m.a * (box.x + box.width));
             }
             const r = e.getBoundingClientRect();
-            return e.textContent.trim() && (r.right > right + 1 || r.left < left - 1);
+            const shown = getComputedStyle(e).opacity !== '0';  // Vega hides overlapping labels so
+            return shown && e.textContent.trim() && (r.right > right + 1 || r.left < left - 1);
         }).map(e => 'chart text: ' + e.textContent))
 ).concat(  // and charts drawn wider than their column: the page cuts off their right part
     [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stVegaLiteChart"]')].filter(chart => {

@@ -73,4 +73,14 @@ def test_the_loss_chart_marks_a_divergence_and_the_epoch_early_stopping_kept_in_
     page.locator('[data-testid="stAlertContentSuccess"]').wait_for(timeout=120_000)  # stopped early
     chart_text_like(page, "lab.kept_mark", "epoch")
     assert cut_text(page) == []  # both runs shown: both marks' words whole
+    assert loss_plot_share(page) > 0.75  # the legends above and below the plot, not beside it (was 0.58)
     page.context.close()
+
+
+def loss_plot_share(page) -> float:
+    """How much of the loss chart's width its plot (the zoomable, clipped area) takes."""
+    return page.locator(CHART).first.evaluate("""chart => {
+        const plot = chart.querySelector('svg.marks g[clip-path]');
+        const id = plot.getAttribute('clip-path').match(/#([^)]+)/)[1];
+        return document.getElementById(id).firstElementChild.getBBox().width / chart.getBoundingClientRect().width;
+    }""")
