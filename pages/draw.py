@@ -68,10 +68,11 @@ if digit is None:
 x = digits.model_input(digit)  # (1, 1, 28, 28) in [-1, 1]
 probs = digits.predict(in_use.model, x)  # (10,)
 top = int(probs.argmax())
-answer.markdown(tr("draw.answer_line", digit=top, p=f"{probs[top]:.1%}"))
+confidence = f"{probs[top]:.1%}"
+answer.markdown(tr("draw.answer_line", digit=top, p=confidence))
 with result:
     st.metric(tr("draw.prediction"), str(top), help=tr("draw.prediction_help"))
-    st.caption(tr("draw.confidence", p=f"{probs[top]:.1%}"))
+    st.caption(tr("draw.confidence", p=confidence))
     st.altair_chart(probability_bars({tr("draw.series_now"): probs}), width="stretch")
 
 st.header(tr("draw.sees_header"))
