@@ -38,7 +38,7 @@ def one_class(students: int, max_jobs: int, config: TrainConfig, splits: D.Mnist
         raise SystemExit(f"{len(failed)} runs did not finish: {failed[0]}")
     first = sorted(s.seconds_to_first_loss for s in snaps)
     return {"wall": wall, "first_median": statistics.median(first), "first_max": first[-1],
-            "run_median": statistics.median(s.elapsed for s in snaps), "peak": manager.peak_running}
+            "run_median": statistics.median(s.elapsed for s in snaps)}
 
 
 def main() -> None:

@@ -310,10 +310,6 @@ class Trainer:
 
     def _step(self, batch) -> tuple[float, int]:
         """Train on one minibatch; returns (its loss, its size). Counts right answers into self.correct."""
-        with self._random_guard:
-            return self._guarded_step(batch)
-
-    def _guarded_step(self, batch) -> tuple[float, int]:
         if self.graphed is not None and len(batch) == self.config.batch_size:
             loss_value = self.graphed(batch)
             if diverged(loss_value):
@@ -367,7 +363,8 @@ class Trainer:
                     self._train_seconds += time.perf_counter() - t0
                     result.status = "stopped"
                     return self._finish(result)
-                loss_value, size = self._step(batch)
+                with self._random_guard:
+                    loss_value, size = self._step(batch)
                 step = len(result.steps) + 1
                 result.steps.append(loss_value)
                 self.on_event(StepEvent(epoch, step, loss_value))
