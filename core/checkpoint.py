@@ -24,15 +24,44 @@ class CheckpointError(LessonError):
 
 
 def save_checkpoint(file: str | Path | BinaryIO, model: nn.Module, config: TrainConfig) -> None:
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    save_weights(file, model.state_dict(), config)
+
+
+def save_weights(file: str | Path | BinaryIO, state_dict: dict, config: TrainConfig) -> None:
+    state = {k: v.detach().cpu() for k, v in state_dict.items()}
     torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_json(), "state_dict": state}, file)
 
 
 def checkpoint_bytes(model: nn.Module, config: TrainConfig) -> bytes:
     """The checkpoint as bytes: what a download button hands the browser."""
+    return weights_bytes(model.state_dict(), config)
+
+
+def weights_bytes(state_dict: dict, config: TrainConfig) -> bytes:
+    """A checkpoint of these weights as bytes (what the run store keeps of a model)."""
     buffer = io.BytesIO()
-    save_checkpoint(buffer, model, config)
+    save_weights(buffer, state_dict, config)
     return buffer.getvalue()
+
+
+def saved_state_bytes(saved: dict) -> bytes:
+    """Trainer.checkpoint() as bytes (tensors and plain values only)."""
+    buffer = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, "trainer": saved}, buffer)
+    return buffer.getvalue()
+
+
+def read_saved_state(data: bytes, name: str) -> dict:
+    """A Trainer.checkpoint() back from `saved_state_bytes`, unpickling only tensors and plain values."""
+    if len(data) > 4 * MAX_CHECKPOINT_BYTES:  # weights, two optimizer moments and a best copy
+        raise CheckpointError("checkpoint_too_large", name=name, mb=4 * MAX_CHECKPOINT_BYTES // 2**20)
+    try:
+        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a corrupt blob: say so plainly
+        raise CheckpointError("checkpoint_unreadable", name=name) from None
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT or "trainer" not in saved:
+        raise CheckpointError("checkpoint_foreign", name=name)
+    return saved["trainer"]
 
 
 def load_checkpoint(path: str | Path, expect_model: str | None = None,

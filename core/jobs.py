@@ -5,6 +5,10 @@
     job.state.snapshot()                     # progress, safe to read from any thread
     manager.cancel(job)                      # stops within one step, keeps what was learned
     manager.resume(job, epochs=3)            # the same run goes on for 3 more epochs
+    manager.take_up(config, splits, saved, epochs=3)  # a run saved after an epoch (the store) goes on
+
+A job's `listener` (the store's recorder) hears everything that should outlive the process: every
+event, each epoch's checkpoint, and how the job starts and ends. It must never block the training.
 
 At most `max_running` trainings run at once (TLL_MAX_JOBS; default: the number of CPU cores,
 or 2 on a GPU); the others wait first come, first served. Each running job sets its own torch
@@ -41,7 +45,8 @@ class Snapshot:
     total_steps: int  # planned steps for the whole run (0 until the run starts)
     steps_per_epoch: int
     samples_per_s: float
-    losses: list[float]  # every step's loss
+    losses: list[tuple[int, float]]  # (step, loss): every step's, or for a run restored from the
+    # store, the steps it kept (every k-th of a long run)
     epochs: list[EpochEvent]
     diverged_step: int | None
     error: str  # for "failed": what went wrong
@@ -54,30 +59,32 @@ class Snapshot:
 
 
 class RunState:
-    """Progress of one job, written by its worker thread and read by pages (under a lock)."""
+    """Progress of one job, written by its worker thread and read by pages (under a lock). A run taken
+    up from the store starts with what was saved: its `epochs`, `losses`, `step` and `elapsed`."""
 
-    def __init__(self, batch_size: int):
+    def __init__(self, batch_size: int, epochs: list[EpochEvent] = (), losses: list[tuple[int, float]] = (),
+                 step: int = 0, elapsed: float = 0.0):
         self._batch_size = batch_size
         self._lock = threading.Lock()
         self._status = "queued"
         self._position = 0
-        self._losses: list[float] = []
-        self._epochs: list[EpochEvent] = []
-        self._step = self._steps_per_epoch = self._total_steps = 0
+        self._losses: list[tuple[int, float]] = list(losses)
+        self._epochs: list[EpochEvent] = list(epochs)
+        self._step, self._steps_per_epoch, self._total_steps = step, 0, 0
         self._samples_per_s = 0.0
         self._diverged_step = None
         self._error = ""
         self._submitted = time.perf_counter()
         self._started = self._first_loss = None
         self._ended = None
-        self._before = 0.0  # seconds trained before the run was last resumed
+        self._before = elapsed  # seconds trained before the run was last resumed
         self._first_loss_seen = threading.Event()
         self.result: RunResult | None = None  # set when the run ends with a model, again after a resume
 
     def on_event(self, event) -> None:
         with self._lock:
             if isinstance(event, StepEvent):
-                self._losses.append(event.loss)
+                self._losses.append((event.step, event.loss))
                 self._step = event.step
                 if self._first_loss is None:
                     self._first_loss = time.perf_counter()
@@ -96,6 +103,11 @@ class RunState:
         """Block until the first step's loss exists (or `timeout` s pass): lets a page that just
         started a run draw its first point in the same redraw instead of the next poll."""
         return self._first_loss_seen.wait(timeout)
+
+    @property
+    def elapsed(self) -> float:
+        with self._lock:
+            return self._elapsed()
 
     def _set(self, **values) -> None:
         with self._lock:
@@ -143,6 +155,8 @@ class Job:
     trainer: Trainer | None = field(default=None, repr=False)  # kept after a finished or stopped run,
     # so that it can go on (resume); its model and optimizer state cost memory: see `release`
     keep_trainer: bool = True
+    listener: object | None = field(default=None, repr=False)  # see the module's docstring
+    run_id: int | None = None  # the run's id in the store, when it is stored
 
     @property
     def done(self) -> bool:
@@ -181,15 +195,50 @@ class JobManager:
     # asking -------------------------------------------------------------------------------------
 
     def submit(self, config: TrainConfig, splits: D.MnistSplits, owner: str = "",
-               epoch_hook: Callable | None = None) -> Job:
+               epoch_hook: Callable | None = None, listener=None, run_id: int | None = None) -> Job:
         """Queue a run of `config`; it starts as soon as a slot is free. Bad settings raise ConfigError now."""
         config = replace(config).validate()
-        job = Job(next(self._ids), owner, config, RunState(config.batch_size), splits, epoch_hook)
+        job = Job(next(self._ids), owner, config, RunState(config.batch_size), splits, epoch_hook,
+                  listener=listener, run_id=run_id)
+        self._enqueue(job)
+        return job
+
+    def take_up(self, config: TrainConfig, splits: D.MnistSplits, saved: dict, epochs: int,
+                done: list[EpochEvent], losses: list[tuple[int, float]] = (), elapsed: float = 0.0,
+                owner: str = "", epoch_hook: Callable | None = None, listener=None,
+                run_id: int | None = None) -> Job:
+        """Queue a run that was saved after its epoch `len(done)` (Trainer.checkpoint(), e.g. from the
+        store after a restart) to train `epochs` more epochs with its weights, optimizer state and
+        batch order. The job starts with the saved curves (`done`, `losses`) and training time."""
+        config = replace(config, epochs=len(done)).validate()
+        state = RunState(config.batch_size, done, losses, step=saved["steps_done"], elapsed=elapsed)
+        job = Job(next(self._ids), owner, config, state, splits, epoch_hook, listener=listener, run_id=run_id)
+        trainer = self._trainer(job)
+        trainer.restore(saved, done)
+        trainer.extend(epochs)
+        job.trainer, job.config = trainer, trainer.config
+        state.result = trainer.result
+        self._enqueue(job)
+        return job
+
+    def _enqueue(self, job: Job) -> None:
+        if job.listener:
+            job.listener.queued(job.config)
         with self._lock:
             self._queue.append(job)
             self._renumber()
         self._dispatch()
-        return job
+
+    def _trainer(self, job: Job) -> Trainer:
+        listener = job.listener
+
+        def on_event(event):
+            job.state.on_event(event)
+            if listener:
+                listener.on_event(event)
+
+        return Trainer(job.config, job.splits, on_event=on_event, should_stop=job.cancel_event.is_set,
+                       epoch_hook=job.epoch_hook, on_checkpoint=listener.on_checkpoint if listener else None)
 
     def resume(self, job: Job, epochs: int) -> None:
         """Queue a finished or stopped job to train `epochs` more epochs from where it ended (the same
@@ -200,10 +249,7 @@ class JobManager:
         job.config = job.trainer.config
         job.cancel_event.clear()
         job.state._requeue(total_steps=job.trainer.iterations_per_epoch() * job.config.epochs)
-        with self._lock:
-            self._queue.append(job)
-            self._renumber()
-        self._dispatch()
+        self._enqueue(job)
 
     def cancel(self, job: Job) -> None:
         """Stop a running job within one step (it keeps its weights); drop a queued one."""
@@ -215,7 +261,19 @@ class JobManager:
                 status = "stopped" if job.state.result is not None else "cancelled"
                 job.state._set(status=status, position=0, ended=time.perf_counter())
                 self._renumber()
+                if job.listener:
+                    job.listener.ended(status, job.state.result, "", job.state.elapsed, None)
         self._dispatch()
+
+    def find(self, run_id: int) -> Job | None:
+        """The queued or running job of the stored run `run_id`, if this process has it."""
+        with self._lock:
+            return next((j for j in (*self._queue, *self._running) if j.run_id == run_id), None)
+
+    def adopt(self, job: Job, owner: str) -> None:
+        """Let `owner` (a reloaded tab of the same learner) own `job`: it is no longer cancelled when
+        its old tab's grace period ends."""
+        job.owner = owner
 
     def cancel_owner(self, owner: str) -> int:
         """Cancel every queued or running job of `owner` (e.g. a closed browser tab); returns how many."""
@@ -288,11 +346,12 @@ class JobManager:
         state = job.state
         end = {"status": "failed", "error": "the training thread was interrupted"}
         try:
-            trainer = job.trainer or Trainer(job.config, job.splits, on_event=state.on_event,
-                                             should_stop=job.cancel_event.is_set, epoch_hook=job.epoch_hook)
+            trainer = job.trainer or self._trainer(job)
             job.trainer = None
             per_epoch = trainer.iterations_per_epoch()
             state._set(steps_per_epoch=per_epoch, total_steps=per_epoch * job.config.epochs)
+            if job.listener:
+                job.listener.running(per_epoch, per_epoch * job.config.epochs, trainer.device)
             result = trainer.run()
             state.result = result
             if result.status in RESUMABLE and job.keep_trainer:
@@ -306,6 +365,9 @@ class JobManager:
             with self._lock:
                 self._running.discard(job)
             state._set(ended=time.perf_counter(), **end)  # done only now: a resume may queue it again
+            if job.listener:
+                job.listener.ended(end["status"], state.result if end["status"] != "failed" else None,
+                                   end.get("error", ""), state.elapsed, end.get("diverged_step"))
             self._dispatch()
 
 

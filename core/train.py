@@ -216,7 +216,7 @@ class RunResult:
     config: TrainConfig
     model: nn.Module
     status: str  # one of STATUSES
-    steps: list[float]  # loss of every step
+    steps: list[float]  # loss of every step this trainer ran (a run restored from the store: since then)
     epochs: list[EpochEvent]
     diverged_step: int | None = None  # the step whose loss was NaN, infinite or exploded
     best_epoch: int | None = None  # with early stopping: the epoch whose weights were kept
@@ -258,7 +258,8 @@ class Trainer:
                  on_event: Callable[[object], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  epoch_hook: Callable[[nn.Module, int], dict] | None = None,
-                 model: nn.Module | None = None):
+                 model: nn.Module | None = None,
+                 on_checkpoint: Callable[[dict], None] | None = None):
         self.config = config.validate()
         try:
             self.device = pick_device(config.device)
@@ -268,6 +269,7 @@ class Trainer:
         self.on_event = on_event or (lambda event: None)
         self.should_stop = should_stop or (lambda: False)
         self.epoch_hook = epoch_hook
+        self.on_checkpoint = on_checkpoint  # hears `checkpoint()` after every epoch: what going on needs
         self.model = model.to(self.device) if model is not None else init_model(config, self.device)
         # a CUDA graph replays one fixed piece of work: the same-sized batch cut from the same tensors
         graphed = (config.cuda_graph and self.device.type == "cuda" and config.loader == "tensor"
@@ -298,6 +300,7 @@ class Trainer:
         self._batches = None  # the epoch under way: its minibatches not yet trained on (None between epochs)
         self._loss_sum, self._seen, self._train_seconds = 0.0, 0, 0.0  # … and its sums so far
         self._best_val, self._best_state, self._since_best = math.inf, None, 0  # early stopping
+        self.steps_done = 0  # steps trained over the whole run (a restored run counts its stored ones)
 
     def iterations_per_epoch(self) -> int:
         return D.batch_plan(self.n_train, self.config.batch_size, self.config.drop_last)[0]
@@ -365,7 +368,8 @@ class Trainer:
                     return self._finish(result)
                 with self._random_guard:
                     loss_value, size = self._step(batch)
-                step = len(result.steps) + 1
+                self.steps_done += 1
+                step = self.steps_done
                 result.steps.append(loss_value)
                 self.on_event(StepEvent(epoch, step, loss_value))
                 if diverged(loss_value):
@@ -384,10 +388,37 @@ class Trainer:
                                self._seen / train_seconds, extra)
             result.epochs.append(event)
             self.on_event(event)
-            if cfg.patience and self._early_stop(epoch, val_loss):
+            stop_early = cfg.patience and self._early_stop(epoch, val_loss)
+            if self.on_checkpoint:
+                self.on_checkpoint(self.checkpoint())
+            if stop_early:
                 result.status = "early_stopped"
                 return self._finish(result)
         return self._finish(result)
+
+    def checkpoint(self) -> dict:
+        """What going on from the end of the last finished epoch needs, as CPU copies (another thread
+        may save them while this one trains on): weights, optimizer state, the batch-order generator
+        and early stopping's best so far. Plain tensors and numbers: `torch.load(weights_only=True)`
+        reads them back."""
+        return {"model": _to_cpu(self.model.state_dict()), "optimizer": _to_cpu(self.optimizer.state_dict()),
+                "generator": self.generator.get_state(), "steps_done": self.steps_done,
+                "best_val": self._best_val, "since_best": self._since_best, "best_epoch": self.result.best_epoch,
+                "best_state": _to_cpu(self._best_state)}
+
+    def restore(self, checkpoint: dict, epochs: list[EpochEvent]) -> None:
+        """Take up a run saved by `checkpoint()` after its last epoch in `epochs` (e.g. from the store
+        after a server restart): the next `run()` trains its next epoch. Status "stopped", so that
+        `extend` may add epochs to it."""
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.generator.set_state(checkpoint["generator"])
+        self.steps_done = checkpoint["steps_done"]
+        self._best_val, self._since_best = checkpoint["best_val"], checkpoint["since_best"]
+        self._best_state = checkpoint["best_state"]
+        self.result = RunResult(self.config, self.model, "stopped", [], list(epochs),
+                                best_epoch=checkpoint["best_epoch"])
+        self._batches = None
 
     def _early_stop(self, epoch: int, val_loss: float) -> bool:
         """Keep the best epoch's weights; True after `patience` epochs without a better val loss."""
@@ -408,6 +439,17 @@ class Trainer:
             self.model.load_state_dict(self._best_state)
         return replace(result, model=copy.deepcopy(self.model).eval(), steps=list(result.steps),
                        epochs=list(result.epochs))
+
+
+def _to_cpu(value):
+    """A copy of `value` (a tensor, or dicts and lists of them) on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
 
 
 def train(config: TrainConfig, splits: D.MnistSplits, **kwargs) -> RunResult:

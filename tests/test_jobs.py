@@ -134,7 +134,7 @@ def test_a_finished_job_goes_on_for_more_epochs_as_the_same_run(splits):
     assert snap.status == "finished" and job.config.epochs == 3
     assert snap.step == snap.total_steps == 6 and [e.epoch for e in snap.epochs] == [1, 2, 3]
     assert job.state.result.model is not first.model and len(first.epochs) == 1  # the earlier result untouched
-    assert job.state.result.steps == snap.losses
+    assert job.state.result.steps == [loss for _, loss in snap.losses]
 
 
 def test_a_resumed_job_cancelled_while_queued_is_stopped_and_keeps_its_model(splits):

@@ -1,0 +1,225 @@
+"""Writing runs to the store off the training thread.
+
+A `Recorder` is a job's listener (core.jobs): the training thread hands it events and each epoch's
+checkpoint, which it only queues. One `StoreWriter` thread per process drains the queue: step
+losses and progress at most every FLUSH_SECONDS, an epoch's figures and weights as soon as they
+come, all of one flush in one transaction. It also says every HEARTBEAT_SECONDS that this process
+still trains or queues its runs; a run whose heartbeat stops (a killed server) reads "interrupted".
+
+A write that fails (database gone, disk full) is counted and its words kept in `problem`: the app
+says so on screen; the training goes on and keeps its results in memory.
+"""
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.checkpoint import saved_state_bytes, weights_bytes
+from core.store import schema as S
+from core.store.runs import Store, _finite, _short, loss_stride, now
+from core.train import EpochEvent, RunResult, StepEvent, TrainConfig, diverged
+
+FLUSH_SECONDS = 0.5  # live progress reaches the store at most this long after a step
+HEARTBEAT_SECONDS = 5.0
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    """What one flush writes about one run."""
+    fields: dict = field(default_factory=dict)  # columns of `runs` to set
+    steps: list[tuple[int, float]] = field(default_factory=list)
+    epochs: list[EpochEvent] = field(default_factory=list)
+    weights: dict | None = None  # {"epoch", "model": bytes, "resume": bytes (absent: keep the stored one)}
+    clear_after: int | None = None  # delete stored step losses past this step (a run taken up again)
+
+
+class StoreWriter:
+    def __init__(self, store: Store):
+        self.store = store
+        self._queue: queue.Queue = queue.Queue()
+        self._active: set[int] = set()  # runs this process queues or trains
+        self._lock = threading.Lock()
+        self.failures = 0
+        self.problem = ""  # the last write error, for the screen
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._loop, name="store-writer", daemon=True)
+        self._thread.start()
+
+    def recorder(self, run_id: int) -> "Recorder":
+        return Recorder(self, run_id)
+
+    def put(self, run_id: int, **what) -> None:
+        self._idle.clear()
+        self._queue.put((run_id, what))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written (tests, and a clean shutdown)."""
+        self.put(-1)  # a marker: the loop writes at once
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.empty() and self._idle.wait(0.05):
+                return True
+        return False
+
+    def _set_active(self, run_id: int, active: bool) -> None:
+        with self._lock:
+            (self._active.add if active else self._active.discard)(run_id)
+
+    def _loop(self) -> None:
+        last_beat = 0.0
+        while True:
+            pending: dict[int, _Pending] = {}
+            deadline = None
+            while True:  # gather for up to FLUSH_SECONDS, or until an epoch or an end needs writing now
+                until = deadline if deadline is not None else last_beat + HEARTBEAT_SECONDS
+                timeout = max(0.0, until - time.monotonic())
+                try:
+                    run_id, what = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                urgent = self._merge(pending, run_id, what)
+                deadline = deadline or time.monotonic() + FLUSH_SECONDS
+                if urgent:
+                    while not self._queue.empty():  # take what else is there, then write
+                        self._merge(pending, *self._queue.get_nowait())
+                    break
+            beat = time.monotonic() - last_beat > HEARTBEAT_SECONDS
+            if pending or beat:
+                self._write(pending, beat)
+                last_beat = time.monotonic() if beat else last_beat
+            if self._queue.empty():
+                self._idle.set()
+
+    def _merge(self, pending: dict[int, _Pending], run_id: int, what: dict) -> bool:
+        """Fold one queued item into the pending flush; True when it should be written now."""
+        if run_id < 0:
+            return True
+        p = pending.setdefault(run_id, _Pending())
+        p.fields.update(what.get("fields", {}))
+        p.steps.extend(what.get("steps", ()))
+        if "epoch" in what:
+            p.epochs.append(what["epoch"])
+        if "weights" in what:
+            saved, config, epoch, model_state = what["weights"]  # serialized here, not in the training thread
+            p.weights = {"epoch": epoch, "model": weights_bytes(model_state, config)}
+            if saved is not None:
+                p.weights["resume"] = saved_state_bytes(saved)
+        if "clear_after" in what:
+            p.clear_after = what["clear_after"]
+        return bool("epoch" in what or "weights" in what or what.get("urgent"))
+
+    def _write(self, pending: dict[int, _Pending], beat: bool) -> None:
+        t = now()
+        try:
+            with self.store.session.begin() as db:
+                for run_id, p in pending.items():
+                    if p.clear_after is not None:
+                        db.execute(delete(S.StepLoss).where(S.StepLoss.run_id == run_id,
+                                                            S.StepLoss.step > p.clear_after))
+                        db.execute(delete(S.EpochRow).where(S.EpochRow.run_id == run_id,
+                                                            S.EpochRow.step > p.clear_after))
+                    db.execute(update(S.Run).where(S.Run.id == run_id)
+                               .values(updated_at=t, heartbeat_at=t, **p.fields))
+                    if p.steps:
+                        db.execute(S.StepLoss.__table__.insert(), [
+                            {"run_id": run_id, "step": s, "loss": _finite(v)} for s, v in p.steps])
+                    if p.epochs:
+                        db.execute(S.EpochRow.__table__.insert(), [_epoch_row(run_id, e) for e in p.epochs])
+                    if p.weights is not None:
+                        self._put_weights(db, run_id, p.weights)
+                with self._lock:
+                    quiet = self._active - set(pending)
+                if beat and quiet:
+                    db.execute(update(S.Run).where(S.Run.id.in_(quiet)).values(heartbeat_at=t))
+            self.problem = ""
+        except (SQLAlchemyError, OSError) as exc:
+            self.failures += 1
+            self.problem = _short(exc)
+            log.warning("the run store could not write %d runs' progress: %s", len(pending), self.problem)
+
+    @staticmethod
+    def _put_weights(db, run_id: int, weights: dict) -> None:
+        row = db.get(S.Weights, run_id)
+        if row is None:
+            db.add(S.Weights(run_id=run_id, epoch=weights["epoch"], model=weights["model"],
+                             resume=weights.get("resume")))
+            return
+        row.epoch, row.model = weights["epoch"], weights["model"]
+        if "resume" in weights:
+            row.resume = weights["resume"]
+
+
+def _epoch_row(run_id: int, e: EpochEvent) -> dict:
+    return {"run_id": run_id, "epoch": e.epoch, "step": e.step, "train_loss": _finite(e.train_loss),
+            "train_acc": _finite(e.train_acc), "val_loss": _finite(e.val_loss), "val_acc": _finite(e.val_acc),
+            "train_seconds": e.train_seconds, "seconds": e.seconds, "samples_per_s": e.samples_per_s,
+            "extra": json.dumps(e.extra)}
+
+
+class Recorder:
+    """One run's listener (core.jobs): turns its events into queued writes, never blocking."""
+
+    def __init__(self, writer: StoreWriter, run_id: int):
+        self.writer, self.run_id = writer, run_id
+        self.config: TrainConfig | None = None
+        self.stride = 1
+        self._steps: list[tuple[int, float]] = []
+        self._last_sent = 0.0
+        self._step = self._epoch = 0
+
+    def queued(self, config: TrainConfig) -> None:
+        self.config = config
+        self.writer._set_active(self.run_id, True)
+        self.writer.put(self.run_id, fields={"status": "queued", "config": config.to_json()}, urgent=True)
+
+    def running(self, steps_per_epoch: int, total_steps: int, device) -> None:
+        self.stride = loss_stride(total_steps)
+        self.writer.put(self.run_id, fields={"status": "running", "steps_per_epoch": steps_per_epoch,
+                                             "total_steps": total_steps, "loss_stride": self.stride,
+                                             "device": str(device)}, urgent=True)
+
+    def on_event(self, event) -> None:
+        if isinstance(event, StepEvent):
+            self._step = event.step
+            if event.step % self.stride == 0 or event.step == 1 or diverged(event.loss):
+                self._steps.append((event.step, event.loss))
+            if time.monotonic() - self._last_sent >= FLUSH_SECONDS:
+                self._send()
+        elif isinstance(event, EpochEvent):
+            self._epoch = event.epoch
+            self._send(epoch=event)
+
+    def _send(self, **what) -> None:
+        self._last_sent = time.monotonic()
+        steps, self._steps = self._steps, []
+        self.writer.put(self.run_id, steps=steps, fields={"step": self._step}, **what)
+
+    def on_checkpoint(self, saved: dict) -> None:
+        """After each epoch: the weights the pages would use and what going on needs (CPU copies)."""
+        self.writer.put(self.run_id, weights=(saved, self.config, self._epoch, saved["model"]))
+
+    def goes_on_from(self, step: int, epoch: int) -> None:
+        """The run is taken up again from its checkpoint after `epoch` (`step` steps): what it stored
+        past that (an interrupted epoch's losses) is dropped."""
+        self._step, self._epoch = step, epoch
+        self.writer.put(self.run_id, clear_after=step)
+
+    def ended(self, status: str, result: RunResult | None, error: str, elapsed: float,
+              diverged_step: int | None) -> None:
+        fields = {"status": status, "error": error or "", "elapsed": elapsed, "step": self._step,
+                  "diverged_step": diverged_step}
+        what = {}
+        if result is not None:
+            fields["best_epoch"] = result.best_epoch
+            kept = result.kept_epoch
+            what["weights"] = (None, result.config, kept.epoch if kept else 0, result.model.state_dict())
+        steps, self._steps = self._steps, []
+        self.writer.put(self.run_id, steps=steps, fields=fields, urgent=True, **what)
+        self.writer._set_active(self.run_id, False)
