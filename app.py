@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import jobs
 from core.device import use_all_cpu_threads
+from ui.learner_panel import learner_panel
 from ui.model_file import model_file_panel
 from ui.pages import PAGES
 from ui.session import data_problem, dataset, device_summary, language_picker, source_summary, tr
@@ -22,5 +23,6 @@ with st.sidebar:
     st.caption(tr("common.device_label") + ": " + device_summary())
     running, queued = jobs.manager().counts()
     st.caption(tr("common.server_load", running=running, queued=queued, slots=jobs.manager().max_running))
+learner_panel()
 model_file_panel()
 navigation.run()

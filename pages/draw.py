@@ -28,8 +28,9 @@ def clear() -> None:
 
 def keep(lesson: digits.Lesson, val_acc: float, base: ModelInUse) -> None:
     """Make the taught copy this session's model; `root` is the run's or default model it grew from."""
-    root = st.session_state["taught_model"]["root"] if base.origin == "taught" else base.model
-    st.session_state.taught_model = {"in_use": ModelInUse(lesson.model, base.config, val_acc, "taught"), "root": root}
+    root = st.session_state["taught_model"]["root"] if base.origin == "taught" else base.key
+    st.session_state.taught_model = {"in_use": ModelInUse(lesson.model, base.config, val_acc, "taught", key=f"{root}-taught"),
+                                     "root": root}
     discard()
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 from core import data as D
 from core.i18n import sentences
 from core.lesson_code import lesson_code
+from core.store import max_runs
 from core.train import ConfigError
 from ui import lab_controls as controls
 from ui import lab_history, runs
@@ -36,14 +37,17 @@ with left:
             run.job.state.wait_first_loss(timeout=FIRST_LOSS_WAIT)
         except ConfigError as exc:
             st.error(tr(f"errors.{exc.key}", **exc.params))
+    if removed := st.session_state.pop("runs_removed", None):
+        st.info(tr("lab.runs_removed", count=len(removed), limit=max_runs(),
+                   runs=", ".join(tr("lab.run_name", n=n) for n in removed)))
     if stop_col.button(tr("lab.stop"), key="stop", width="stretch", disabled=not runs.active()):
         runs.stop_all()
     if going_on := runs.resumable():
-        done, planned = len(going_on.job.state.result.epochs), going_on.config.epochs
+        done, planned = len(going_on.epochs), going_on.config.epochs
         more = planned - done if done < planned else config.epochs  # a stopped run first finishes its plan
         # a short label fits the narrow column of a 1024-pixel projector; the caption says which epochs
         if st.button(tr("lab.go_on"), key="go_on", icon=":material/play_arrow:", width="stretch"):
-            runs.resume(going_on, more)
+            runs.resume(going_on, more, epoch_hook=controls.epoch_hook(splits))
             st.rerun()
         epochs = tr("lab.go_on_epochs" if more > 1 else "lab.go_on_epoch", run=going_on.name, first=done + 1,
                     last=done + more)

@@ -352,15 +352,15 @@ def test_a_model_file_loaded_after_a_run_is_named_as_the_model_in_use():
     run_until(at, lambda a: newest_status(a) == "finished")
     (banner,) = at.success
     assert banner.value.startswith("Run 1 finished 1 epoch in") and "Its model is now used by the other pages" in banner.value
-    run_model = at.session_state["runs"][-1].job.state.result.model
-    loaded = ModelInUse(MLP().eval(), TrainConfig(device="cpu"), 0.1, "loaded", "mine.pt")
+    run_model = at.session_state["runs"][-1].model_key  # the weights of Run 1 as it ended
+    loaded = ModelInUse(MLP().eval(), TrainConfig(device="cpu"), 0.1, "loaded", "mine.pt", "file-1")
     at.session_state["loaded_model"] = {"in_use": loaded, "over": run_model}
     at.run()
     assert "The other pages use the model loaded from mine.pt, not this run's model" in at.success[0].value
     picker = at.selectbox(key="use_model")
     assert picker.options == ["Run 1", "File: mine.pt"] and picker.value == 0
     taught = ModelInUse(MLP().eval(), TrainConfig(device="cpu"), 0.1, "taught")
-    at.session_state["taught_model"] = {"in_use": taught, "root": loaded.model}  # the file, taught on the Draw page
+    at.session_state["taught_model"] = {"in_use": taught, "root": loaded.key}  # the file, taught on the Draw page
     at.run()
     assert at.selectbox(key="use_model").value == 0  # still grown from the file
     assert "The other pages use your taught copy from the Draw page, not this run's model" in at.success[0].value

@@ -127,8 +127,8 @@ def _accuracy_spec(lang: str) -> dict:
 
 def _step_frame(curve: Curve) -> pd.DataFrame:
     """Per-step losses at x = epochs done (step / steps per epoch), thinned by averaging."""
-    losses, per_epoch = curve.snap.losses, max(curve.snap.steps_per_epoch, 1)
-    finite = [(i + 1, v) for i, v in enumerate(losses) if math.isfinite(v)]
+    per_epoch = max(curve.snap.steps_per_epoch, 1)
+    finite = [(step, v) for step, v in curve.snap.losses if math.isfinite(v)]
     stride = max(1, math.ceil(len(finite) / MAX_STEP_POINTS))
     rows = []
     for k in range(0, len(finite), stride):

@@ -15,6 +15,8 @@ from ui.session import base_model, tr
 def status_text(snap: Snapshot) -> str:
     if snap.status == "diverged":
         return tr("lab.status_diverged", step=snap.diverged_step)
+    if snap.status == "interrupted":
+        return tr("lab.status_interrupted", epoch=snap.epoch)
     if snap.status == "queued":
         return tr("lab.status_queued", position=snap.queue_position)
     return tr(f"lab.status_{snap.status}")
@@ -69,7 +71,7 @@ def history_section() -> None:
     st.session_state["overlay"] = [n for n in shown_numbers() if n in names]
     st.multiselect(tr("lab.overlay"), list(names), format_func=names.get, key="overlay", help=tr("lab.overlay_help"))
     st.session_state[KEPT] = st.session_state.overlay
-    snaps = [(r, r.job.state.snapshot()) for r in history]  # one copy of each run's progress per redraw
+    snaps = [(r, r.snapshot()) for r in history]  # one copy of each run's progress per redraw
     results = {tr(key): st.column_config.TextColumn(alignment="right") for key in RESULT_COLUMNS}
     st.dataframe(pd.DataFrame([_row(r, snap) for r, snap in snaps]), hide_index=True, width="stretch",
                  column_config={tr("lab.col_run"): st.column_config.Column(pinned=True), **results})

@@ -25,25 +25,25 @@ def live_panel() -> None:
     waits in the queue; still otherwise."""
     active = runs.active()
     watching = [r.number for r in active]
-    training = any(r.job.state.status == "running" for r in active)
+    training = any(r.status == "running" for r in active)
     every = (POLL_SECONDS if training else QUEUED_POLL_SECONDS) if active else None
     st.fragment(run_every=every)(_draw)(watching, training)
 
 
 def _draw(watching: list[int], training: bool) -> None:
-    if any(r.number in watching and r.job.done for r in runs.history()):
+    if any(r.number in watching and r.done for r in runs.history()):
         st.rerun(scope="app")  # a run ended: refresh the history, the Stop button and the current model
-    if not training and any(r.job.state.status == "running" for r in runs.active()):
+    if not training and any(r.status == "running" for r in runs.active()):
         st.rerun(scope="app")  # a queued run started: poll at the training pace
     history = runs.history()
     newest = history[-1] if history else None
-    newest_snap = newest.job.state.snapshot() if newest else None
+    newest_snap = newest.snapshot() if newest else None
     if newest:
         _status(newest, newest_snap)
     else:
         st.info(tr("lab.no_runs"))
     shown = overlay_runs()
-    snaps = [r.job.state.snapshot() for r in shown]
+    snaps = [r.snapshot() for r in shown]
     labels = legend_labels([r.name for r in shown], [r.config for r in shown], lang())
     curves = [Curve(label, snap, run.early_stop_epoch) for run, label, snap in zip(shown, labels, snaps) if snap.losses]
     st.markdown(f"**{tr('lab.loss_title')}**")  # drawn empty before the first run: the first loss shows at once
@@ -76,8 +76,11 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
         st.error(f"{run.name}: " + tr("errors.diverged", step=snap.diverged_step))
     elif snap.status == "failed":
         st.error(tr("lab.failed", run=run.name, error=snap.error.splitlines()[0] if snap.error else ""))
+    elif snap.status == "interrupted":
+        st.warning(tr("lab.ended_interrupted", run=run.name, count=snap.epoch) if run.can_go_on
+                   else tr("lab.ended_interrupted_none", run=run.name))
     else:
-        kept = run.job.state.result.kept_epoch if run.job.state.result else None  # early stopping: the best
+        kept = run.kept_epoch  # early stopping: the best
         ended = tr(f"lab.ended_{snap.status}", run=run.name, count=snap.epoch, seconds=fmt_seconds(snap.elapsed),
                    acc=fmt_accuracy(kept.val_acc if kept else None), best=kept.epoch if kept else MISSING)
         st.success(sentences(lang(), ended, _who_uses(run)) if snap.status in runs.KEPT_MODEL else ended)
@@ -86,7 +89,7 @@ def _status(run: runs.SessionRun, snap: Snapshot) -> None:
 def _who_uses(run: runs.SessionRun) -> str:
     """Whether the other pages now use this run's model, or which model instead (a file loaded after
     it ended, an earlier run picked in the history, a copy taught on the Draw page)."""
-    if base_model().model is run.job.state.result.model:  # itself, or a copy taught from it
+    if base_model().key == run.model_key:  # itself, or a copy taught from it
         return tr("lab.used_now")
     return tr("lab.used_instead", model=model_name(current_model()), picker=tr("lab.use_model"))
 

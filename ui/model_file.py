@@ -17,8 +17,9 @@ def _load(uploaded) -> CheckpointError | None:
         return exc
     val_acc = evaluate(model, split_batches(D.to_tensors(dataset().val)))[1]
     run = current_run()
-    st.session_state.loaded_model = {"in_use": ModelInUse(model, config, val_acc, "loaded", uploaded.name),
-                                     "over": run.model if run else None}  # a newer run replaces it
+    st.session_state.loaded_model = {"in_use": ModelInUse(model, config, val_acc, "loaded", uploaded.name,
+                                                          f"file-{uploaded.file_id}"),
+                                     "over": run.model_key if run else None}  # a newer run replaces it
     return None
 
 

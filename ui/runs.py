@@ -1,27 +1,43 @@
-"""This session's run history: every run started here, its job, settings and curves."""
-from dataclasses import dataclass
+"""This learner's runs: those in the store (any tab, any restart) and the jobs training them here.
+
+A run is stored when it starts (core.store) and its progress, curves and weights reach the store
+while it trains; a reload, a closed tab or a server restart finds it there again. The jobs of this
+process are the fast path for live progress; a run with no job here is read from the store. When
+the database cannot be used, runs live in this session only, as before, and the sidebar says so.
+"""
+import logging
+from dataclasses import dataclass, replace
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import jobs
+from core.checkpoint import CheckpointError
+from core.jobs import Snapshot
 from core.settings import env_number
-from core.train import TrainConfig
+from core.store import StoredRun, StoreError, open_store
+from core.train import EpochEvent, TrainConfig
+from ui.identity import learner_key
 from ui.session import dataset, tr
 
-KEPT_MODEL = ("finished", "stopped", "early_stopped")  # runs whose model the other pages may use
+KEPT_MODEL = ("finished", "stopped", "early_stopped", "interrupted")  # runs whose model the other pages may use
 # a closed tab's runs are cancelled after this many seconds (a dropped connection may come back)
 SESSION_GRACE = env_number("TLL_SESSION_GRACE", 30.0, minimum=0, kind=float)
+STORE_ERRORS = (StoreError, SQLAlchemyError, OSError, CheckpointError)
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
 class SessionRun:
-    number: int  # 3 for this session's third run: the run's key in the overlay menu
-    job: jobs.Job
+    number: int  # 3 for the learner's third run: the run's key in the overlay menu
+    job: jobs.Job | None = None  # this process's job for it (training now, or trained in this session)
+    run_id: int | None = None  # its id in the store; None when the store could not be used
+    stored: StoredRun | None = None  # the store's copy, for a run with no job here
 
     @property
     def config(self) -> TrainConfig:
-        return self.job.config
+        return self.job.config if self.job else self.stored.config
 
     @property
     def name(self) -> str:
@@ -29,12 +45,107 @@ class SessionRun:
         return tr("lab.run_name", n=self.number)
 
     @property
-    def early_stop_epoch(self) -> int | None:
-        """The epoch whose weights early stopping kept, once the run has stopped early (RunResult.kept_epoch
-        says which epoch a result keeps; for any other end it is simply the last)."""
-        result = self.job.state.result
-        return result.kept_epoch.epoch if result is not None and result.status == "early_stopped" else None
+    def status(self) -> str:
+        """Cheap to ask every redraw (a snapshot copies every step's loss)."""
+        return self.job.state.status if self.job else self.stored.status
 
+    @property
+    def done(self) -> bool:
+        return self.status not in ("queued", "running")
+
+    def snapshot(self) -> Snapshot:
+        return self.job.state.snapshot() if self.job else _stored_snapshot(self.stored)
+
+    @property
+    def epochs(self) -> list[EpochEvent]:
+        result = self.job.state.result if self.job else None
+        return result.epochs if result else self.snapshot().epochs
+
+    @property
+    def kept_epoch(self) -> EpochEvent | None:
+        """The epoch whose weights the run's model holds (early stopping: the best), None before any."""
+        if self.job:
+            result = self.job.state.result
+            return result.kept_epoch if result else None
+        s = self.stored
+        if s.status == "early_stopped" and s.best_epoch:
+            return s.epochs[s.best_epoch - 1]
+        return s.epochs[-1] if s.epochs else None
+
+    @property
+    def early_stop_epoch(self) -> int | None:
+        """The epoch whose weights early stopping kept, once the run has stopped early."""
+        kept = self.kept_epoch
+        return kept.epoch if kept is not None and self.status == "early_stopped" else None
+
+    @property
+    def has_model(self) -> bool:
+        if self.job:
+            return self.job.state.result is not None and self.status in KEPT_MODEL
+        return self.stored.has_model and self.status in KEPT_MODEL
+
+    @property
+    def model_key(self) -> str:
+        """Names this run's model as it is now: changes when the run trains further."""
+        return f"run-{self.run_id or 'local'}-{self.number}-{len(self.epochs)}-{self.status}"
+
+    def model(self):
+        """Its model (in evaluation mode): the job's result in memory, else read from the store and
+        kept briefly (a learner with 50 runs does not hold 50 models)."""
+        result = self.job.state.result if self.job else None
+        if result is not None:
+            return result.model
+        found = _stored_model(learner_key(), self.run_id, self.model_key)
+        return found[0] if found else None
+
+    @property
+    def can_go_on(self) -> bool:
+        if self.job:
+            return self.job.resumable
+        return self.stored.can_go_on
+
+
+def _stored_snapshot(run: StoredRun) -> Snapshot:
+    return Snapshot(run.status, 0, run.step, len(run.epochs), run.total_steps, run.steps_per_epoch,
+                    run.epochs[-1].samples_per_s if run.epochs else 0.0, run.losses, run.epochs,
+                    run.diverged_step, run.error, None, run.elapsed)
+
+
+@st.cache_resource(max_entries=32, ttl=300, show_spinner=False)
+def _stored_model(key: str, run_id: int, version: str):
+    """(model, config) of a stored run; `version` (SessionRun.model_key) reloads it after it trained on."""
+    store, _ = open_store()
+    return store.model(key, run_id)
+
+
+# the store --------------------------------------------------------------------------------------
+
+def store():
+    """(Store, writer), or None when the database cannot be used (store_problem() says why)."""
+    try:
+        opened = open_store()
+    except StoreError as exc:
+        st.session_state["store_problem"] = exc
+        return None
+    if opened[1].problem:
+        st.session_state["store_problem"] = StoreError("store_write_failed", problem=opened[1].problem)
+    else:
+        st.session_state.pop("store_problem", None)
+    return opened
+
+
+def store_problem() -> StoreError | None:
+    """Why runs are not being kept right now (the sidebar shows it), or None."""
+    store()
+    return st.session_state.get("store_problem")
+
+
+def _failed(exc: Exception) -> None:
+    log.warning("the run store failed: %s", exc)
+    st.session_state["store_problem"] = StoreError("store_write_failed", problem=str(exc).splitlines()[0][:200])
+
+
+# the history --------------------------------------------------------------------------------------
 
 def session_id() -> str:
     ctx = get_script_run_ctx()
@@ -42,7 +153,47 @@ def session_id() -> str:
 
 
 def history() -> list[SessionRun]:
-    return st.session_state.setdefault("runs", [])
+    """This learner's runs, oldest first: read from the store once per session, then kept up to date."""
+    if "runs" not in st.session_state:
+        st.session_state.runs = _restore()
+    _refresh_elsewhere(st.session_state.runs)
+    return st.session_state.runs
+
+
+def _restore() -> list[SessionRun]:
+    opened = store()
+    if opened is None:
+        return []
+    try:
+        stored = opened[0].runs(learner_key())
+    except STORE_ERRORS as exc:
+        _failed(exc)
+        return []
+    manager = jobs.manager()
+    restored = []
+    for run in stored:
+        job = manager.find(run.id)  # still training here: this tab takes it over from the closed one
+        if job is not None:
+            manager.adopt(job, session_id())
+        restored.append(SessionRun(run.number, job, run.id, None if job else run))
+    st.session_state.run_counter = max((r.number for r in restored), default=0)
+    return restored
+
+
+def _refresh_elsewhere(runs: list[SessionRun]) -> None:
+    """Runs training in no job of this process (another replica, or a server that died: "interrupted"
+    once it has been quiet a while) are read again from the store."""
+    waiting = [r for r in runs if r.job is None and r.stored and r.stored.active]
+    opened = store() if waiting else None
+    if opened is None:
+        return
+    try:
+        fresh = {s.id: s for s in opened[0].runs(learner_key(), [r.run_id for r in waiting])}
+    except STORE_ERRORS as exc:
+        _failed(exc)
+        return
+    for run in waiting:
+        run.stored = fresh.get(run.run_id, run.stored)
 
 
 def session_alive(session_id: str) -> bool:
@@ -52,49 +203,103 @@ def session_alive(session_id: str) -> bool:
     return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
 
 
+def _stored_run(config: TrainConfig):
+    """(run id, number, listener) of a new stored run; (None, next local number, None) without a store.
+    Says (in session state) which old runs the per-learner cap removed to make room."""
+    opened = store()
+    if opened is not None:
+        try:
+            run_id, number, removed = opened[0].create_run(learner_key(), config, config.device, dataset().source)
+        except STORE_ERRORS as exc:
+            _failed(exc)
+        else:
+            if removed:
+                st.session_state.runs = [r for r in history() if r.number not in removed]
+                st.session_state.runs_removed = removed
+            return run_id, number, opened[1].recorder(run_id)
+    number = max((r.number for r in history()), default=st.session_state.get("run_counter", 0)) + 1
+    return None, number, None
+
+
 def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
-    """Queue a run for this session (ConfigError for impossible settings) and add it to the history."""
+    """Queue a run for this learner (ConfigError for impossible settings) and add it to the history."""
     manager = jobs.manager()
     manager.watch_owners(session_alive, grace=SESSION_GRACE)
-    job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook)
+    config = replace(config).validate()  # refused before anything is stored
+    run_id, number, listener = _stored_run(config)
+    job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook, listener=listener,
+                         run_id=run_id)
     for earlier in history():  # only the newest run can go on: the others' trainers need not stay in memory
-        earlier.job.release()
-    st.session_state["run_counter"] = st.session_state.get("run_counter", 0) + 1
-    run = SessionRun(st.session_state.run_counter, job)
+        if earlier.job:
+            earlier.job.release()
+    st.session_state.run_counter = number
+    run = SessionRun(number, job, run_id)
     history().append(run)
     return run
 
 
 def resumable() -> SessionRun | None:
-    """The newest run, when it ended finished or stopped and can go on."""
+    """The newest run, when it ended finished, stopped or interrupted and can go on."""
     newest = history()[-1] if history() else None
-    return newest if newest and newest.job.resumable else None
+    return newest if newest and newest.can_go_on else None
 
 
-def resume(run: SessionRun, epochs: int) -> None:
-    """Queue `run` to train `epochs` more epochs where it ended (a stopped epoch finishes as the first)."""
-    jobs.manager().resume(run.job, epochs)
+def resume(run: SessionRun, epochs: int, epoch_hook=None) -> None:
+    """Queue `run` to train `epochs` more epochs where it ended: a job of this session goes on inside a
+    stopped epoch; a stored run (after a reload or a restart) from the end of its last saved epoch."""
+    manager = jobs.manager()
+    if run.job is not None:
+        manager.resume(run.job, epochs)
+        return
+    opened = store()
+    try:
+        saved = opened[0].saved_state(learner_key(), run.run_id) if opened else None
+    except STORE_ERRORS as exc:
+        _failed(exc)
+        saved = None
+    if saved is None:
+        raise ValueError(f"{run.name} has no saved epoch to go on from")
+    s = run.stored
+    done = [e for e in s.epochs if e.step <= saved["steps_done"]]  # an epoch stored without its weights: redone
+    listener = opened[1].recorder(run.run_id)
+    listener.goes_on_from(saved["steps_done"], len(done))
+    losses = [(step, loss) for step, loss in s.losses if step <= saved["steps_done"]]
+    manager.watch_owners(session_alive, grace=SESSION_GRACE)
+    run.job = manager.take_up(s.config, dataset(), saved, epochs, done, losses, s.elapsed, owner=session_id(),
+                              epoch_hook=epoch_hook, listener=listener, run_id=run.run_id)
+    run.stored = None
 
 
 def active() -> list[SessionRun]:
-    """Runs queued or still training."""
-    return [r for r in history() if not r.job.done]
+    """Runs queued or still training (here, or on another replica)."""
+    return [r for r in history() if not r.done]
 
 
 def stop_all() -> None:
     for run in active():
-        jobs.manager().cancel(run.job)
+        if run.job:
+            jobs.manager().cancel(run.job)
 
 
 def delete(numbers: list[int]) -> None:
-    for run in [r for r in history() if r.number in numbers]:
-        jobs.manager().cancel(run.job)
-        history().remove(run)
+    """Delete these runs: stop them, and remove them from the store and the history."""
+    chosen = [r for r in history() if r.number in numbers]
+    for run in chosen:
+        if run.job:
+            jobs.manager().cancel(run.job)
+    opened = store()
+    if opened is not None:
+        try:
+            opened[0].delete_runs(learner_key(), [r.run_id for r in chosen if r.run_id is not None])
+        except STORE_ERRORS as exc:
+            _failed(exc)
+    st.session_state.runs = [r for r in history() if r not in chosen]
 
 
 def kept() -> list[SessionRun]:
-    """Runs that ended with a usable model (finished, stopped or early-stopped), oldest first."""
-    return [r for r in history() if r.job.state.result is not None and r.job.state.status in KEPT_MODEL]
+    """Runs that ended with a usable model (finished, stopped, early-stopped, interrupted after an
+    epoch), oldest first."""
+    return [r for r in history() if r.has_model]
 
 
 def model_run() -> SessionRun | None:

@@ -70,6 +70,7 @@ class ModelInUse:
     origin: str  # "run" (this session's latest run), "taught" (a copy taught on the Draw page), "loaded"
     # (a file the learner loaded) or "default"
     name: str = ""  # the run ("Run 2") or the file ("mine.pt") it came from
+    key: str = ""  # names these weights: a copy taught from them, or a file loaded over them, refers to it
 
 
 def current_model() -> ModelInUse:
@@ -77,7 +78,7 @@ def current_model() -> ModelInUse:
     Draw page, as long as it grew from base_model(); else base_model(). (A newer run replaces both.)"""
     base = base_model()
     taught = st.session_state.get("taught_model")
-    return taught["in_use"] if taught is not None and taught["root"] is base.model else base
+    return taught["in_use"] if taught is not None and taught["root"] == base.key else base
 
 
 def base_model() -> ModelInUse:
@@ -86,17 +87,17 @@ def base_model() -> ModelInUse:
     the default model."""
     from ui.runs import model_run
 
-    session_run = model_run()
-    run = session_run.job.state.result if session_run else None
+    run = model_run()
     loaded = st.session_state.get("loaded_model")
-    if loaded is not None and loaded["over"] is (run.model if run else None):
+    if loaded is not None and loaded["over"] == (run.model_key if run else None):
         return loaded["in_use"]
-    if run is not None:
+    model = run.model() if run else None  # None: its stored weights could not be read
+    if model is not None:
         kept = run.kept_epoch  # a stopped run, or one stopped early, did not train all its planned epochs
         config = replace(run.config, epochs=kept.epoch) if kept else run.config
-        return ModelInUse(run.model, config, kept.val_acc if kept else float("nan"), "run", session_run.name)
+        return ModelInUse(model, config, kept.val_acc if kept else float("nan"), "run", run.name, run.model_key)
     default = default_model()
-    return ModelInUse(default.model, default.config, default.val_acc, "default")
+    return ModelInUse(default.model, default.config, default.val_acc, "default", key="default")
 
 
 def model_caption(m: ModelInUse) -> str:
@@ -114,8 +115,7 @@ def model_name(m: ModelInUse) -> str:
 
 
 def current_run():
-    """The RunResult whose model the other pages use (see current_model), or None before any."""
+    """The run (ui.runs.SessionRun) whose model the other pages use (see current_model), or None."""
     from ui.runs import model_run
 
-    run = model_run()
-    return run.job.state.result if run else None
+    return model_run()
