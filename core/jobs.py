@@ -71,7 +71,7 @@ class RunState:
         self._losses: list[tuple[int, float]] = list(losses)
         self._epochs: list[EpochEvent] = list(epochs)
         self._step, self._steps_per_epoch, self._total_steps = step, 0, 0
-        self._samples_per_s = 0.0
+        self._samples_per_s = self._epochs[-1].samples_per_s if self._epochs else 0.0
         self._diverged_step = None
         self._error = ""
         self._submitted = time.perf_counter()

@@ -333,7 +333,7 @@ def test_an_earlier_runs_model_can_be_picked_until_the_next_run_ends():
     at.selectbox(key="use_model").set_value(1).run()
     assert at.selectbox(key="use_model").value == 1
     at.switch_page("pages/results.py").run()
-    assert not at.exception and at.caption[0].value.startswith("Model in use: Run 1 of this session")
+    assert not at.exception and at.caption[0].value.startswith("Model in use: your Run 1")
     at.switch_page("pages/lab.py").run()
     at.button(key="train").click().run()  # a third run: it takes over when it ends
     run_until(at, lambda a: newest_status(a) == "finished")

@@ -77,7 +77,7 @@ def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
                        epoch_hook=hook)
     assert job.state.snapshot().status == "finished"
     at = open_page(PAGE, "en", runs=[SessionRun(1, job)], noise_samples_mlp=2000)
-    assert "Run 1 of this session" in at.caption[0].value and "2,000 training samples" in at.caption[1].value
+    assert "your Run 1" in at.caption[0].value and "2,000 training samples" in at.caption[1].value
     epochs_chart = charts(at)[4]
     assert [row["epoch"] for row in plotted(epochs_chart)] == [1, 2]
     assert {"trace_sigma", "grad_norm_sq", "b_simple"} <= set(plotted(epochs_chart)[0])

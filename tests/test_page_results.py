@@ -110,7 +110,7 @@ def test_a_cnn_run_shows_its_sixteen_filters_and_counts_dead_units(splits):
                        owner="results-test")
     at = open_page(PAGE, "en", runs=[SessionRun(1, job)])
     captions = " ".join(c.value for c in at.caption)
-    assert "Run 1 of this session — CNN" in captions and "16 filters of 3×3" in captions
+    assert "your Run 1 — CNN" in captions and "16 filters of 3×3" in captions
     assert "of the 16 filters never fire" in captions
 
 
@@ -124,7 +124,7 @@ def test_a_loaded_model_is_used_until_a_newer_run_ends(splits):
     job = finished_job(TrainConfig(epochs=1, train_subset=300, device="cpu"), splits, owner="results-test")
     at.session_state["runs"] = [SessionRun(1, job)]  # a run that ended after the file was loaded
     at.run()
-    assert "Run 1 of this session — MLP" in at.caption[0].value
+    assert "your Run 1 — MLP" in at.caption[0].value
 
 
 def test_an_early_stopped_run_is_described_by_the_epoch_whose_weights_it_kept(splits):

@@ -32,7 +32,7 @@ from core.train import EpochEvent, TrainConfig
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24): 192 random bits
 ACTIVE = ("queued", "running")
 RESUMABLE = ("finished", "stopped", "interrupted")  # ends a stored run can go on from (with saved weights)
-STALE_SECONDS = 20.0  # a queued or running run whose process has not said so for this long was interrupted
+STALE_SECONDS = 10.0  # a queued or running run whose process has not said so for this long was interrupted
 MAX_STEP_POINTS = 4000  # step losses kept per run: a longer run keeps every k-th (the chart draws ~1,500)
 
 
@@ -62,8 +62,11 @@ def now() -> datetime:
 
 
 def loss_stride(total_steps: int) -> int:
-    """Keep every k-th step's loss so that a run keeps at most MAX_STEP_POINTS of them."""
-    return max(1, math.ceil(total_steps / MAX_STEP_POINTS))
+    """Keep every k-th step's loss so that a run keeps at most MAX_STEP_POINTS of them: with step 1
+    and a diverged last step (both always kept, writer.Recorder) on top of the k-th ones."""
+    if total_steps <= MAX_STEP_POINTS:
+        return 1
+    return math.ceil(total_steps / (MAX_STEP_POINTS - 2))
 
 
 def _nan(value):
@@ -130,21 +133,26 @@ class Store:
 
     # learners ----------------------------------------------------------------------------------
 
-    def _learner(self, db: Session, key: str, create: bool, lock: bool = False) -> S.Learner | None:
-        """This key's learner (created first when `create`); `lock` holds its row till the end of `db`'s
-        transaction (PostgreSQL: two tabs numbering runs at once take turns)."""
+    def _learner(self, db: Session, key: str, lock: bool = False) -> S.Learner | None:
+        """This key's learner; `lock` holds its row till the end of `db`'s transaction (PostgreSQL: two
+        tabs numbering runs at once take turns)."""
         if not valid_learner_key(key):
             raise ValueError("not a learner key")
         query = select(S.Learner).where(S.Learner.key_hash == _hash(key))
-        learner = db.scalar(query.with_for_update() if lock else query)
-        if learner is None and create:
-            try:
-                with self._unit() as other:  # its own transaction: a race with another tab is harmless
-                    other.add(S.Learner(key_hash=_hash(key), created_at=now(), last_number=0))
-            except IntegrityError:
-                pass
-            learner = db.scalar(query.with_for_update() if lock else query)
-        return learner
+        return db.scalar(query.with_for_update() if lock else query)
+
+    def _add_learner(self, key: str) -> None:
+        """Store this key's learner if it is new, in a transaction of its own: never inside another one,
+        whose connection would wait for a second from the pool (many tabs at once: every connection
+        held, each waiting for one more, until the pool times out)."""
+        if not valid_learner_key(key):
+            raise ValueError("not a learner key")
+        try:
+            with self._unit() as db:
+                if db.scalar(select(S.Learner.id).where(S.Learner.key_hash == _hash(key))) is None:
+                    db.add(S.Learner(key_hash=_hash(key), created_at=now(), last_number=0))
+        except IntegrityError:
+            pass  # another tab of the same learner added it at the same moment: harmless
 
     # runs --------------------------------------------------------------------------------------
 
@@ -152,20 +160,24 @@ class Store:
                    status: str = "queued") -> tuple[int, int, list[int]]:
         """A new run of this learner: (its id, its number, the numbers of old runs removed to make room
         under max_runs(); active runs are never removed)."""
+        self._add_learner(key)
         with self._unit() as db:
-            learner = self._learner(db, key, create=True, lock=True)
-            learner.last_number += 1
-            number = learner.last_number
+            learner = self._learner(db, key, lock=True)
+            # counted in the database, not from the row read above: on SQLite that read is no lock, and two
+            # tabs adding 1 to the same number would both take it
+            learners = S.Learner.__table__
+            number = db.execute(learners.update().where(learners.c.id == learner.id)
+                                .values(last_number=learners.c.last_number + 1)
+                                .returning(learners.c.last_number)).scalar_one()
             t = now()
             run = S.Run(learner_id=learner.id, number=number, config=config.to_json(), status=status,
                         device=device, data_source=data_source, created_at=t, updated_at=t, heartbeat_at=t)
             db.add(run)
             db.flush()
-            old = db.execute(select(S.Run.id, S.Run.number).where(
-                S.Run.learner_id == learner.id, S.Run.id != run.id, S.Run.status.not_in(ACTIVE))
-                .order_by(S.Run.number)).all()
-            keep = max_runs() - 1
-            removed = old[:max(0, len(old) - keep)]
+            others = db.execute(select(S.Run.id, S.Run.number, S.Run.status).where(
+                S.Run.learner_id == learner.id, S.Run.id != run.id).order_by(S.Run.number)).all()
+            over = len(others) + 1 - max_runs()  # active runs count too, but only ended ones go
+            removed = [r for r in others if r.status not in ACTIVE][:max(0, over)]
             if removed:
                 db.execute(delete(S.Run).where(S.Run.id.in_([r.id for r in removed])))
             return run.id, number, [r.number for r in removed]
@@ -177,7 +189,7 @@ class Store:
             return []
         self.mark_interrupted()
         with self._unit() as db:
-            learner = self._learner(db, key, create=False)
+            learner = self._learner(db, key)
             if learner is None:
                 return []
             query = select(S.Run).where(S.Run.learner_id == learner.id).order_by(S.Run.number)
@@ -210,7 +222,7 @@ class Store:
         if not valid_learner_key(key) or not run_ids:
             return 0
         with self._unit() as db:
-            learner = self._learner(db, key, create=False)
+            learner = self._learner(db, key)
             if learner is None:
                 return 0
             return db.execute(delete(S.Run).where(S.Run.learner_id == learner.id, S.Run.id.in_(run_ids))).rowcount

@@ -25,7 +25,7 @@ from core.store.runs import Store, _finite, _short, loss_stride, now
 from core.train import EpochEvent, RunResult, StepEvent, TrainConfig, diverged
 
 FLUSH_SECONDS = 0.5  # live progress reaches the store at most this long after a step
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
@@ -108,7 +108,8 @@ class StoreWriter:
             p.epochs.append(what["epoch"])
         if "weights" in what:
             saved, config, epoch, model_state = what["weights"]  # serialized here, not in the training thread
-            p.weights = {"epoch": epoch, "model": weights_bytes(model_state, config)}
+            # an end's weights (no `saved`) keep the saved state of an epoch's checkpoint in the same flush
+            p.weights = {**(p.weights or {}), "epoch": epoch, "model": weights_bytes(model_state, config)}
             if saved is not None:
                 p.weights["resume"] = saved_state_bytes(saved)
         if "clear_after" in what:
@@ -199,7 +200,7 @@ class Recorder:
     def _send(self, **what) -> None:
         self._last_sent = time.monotonic()
         steps, self._steps = self._steps, []
-        self.writer.put(self.run_id, steps=steps, fields={"step": self._step}, **what)
+        self.writer.put(self.run_id, steps=steps, fields={"step": self._step, "status": "running"}, **what)
 
     def on_checkpoint(self, saved: dict) -> None:
         """After each epoch: the weights the pages would use and what going on needs (CPU copies)."""
