@@ -128,3 +128,15 @@ def test_a_link_for_another_device_brings_the_runs_and_a_garbage_key_gives_a_fre
     tampered = open_lab(learner="<script>alert(1)</script>")  # not a key: a new, empty learner, no error
     assert tampered.session_state["runs"] == [] and tampered.session_state["learner_key"] != key
     assert core.store.valid_learner_key(tampered.session_state["learner_key"])
+
+
+def test_the_cap_on_stored_runs_says_which_old_run_made_room(monkeypatch):
+    monkeypatch.setenv("TLL_MAX_RUNS", "2")
+    at = lab_as(new_learner_key(), epochs="1", train_subset="300")
+    for _ in range(2):
+        train_to_end(at)
+    at.button(key="train").click().run()
+    assert "To make room, 1 old run was removed from the server: Run 1. At most 2 runs are kept per learner." \
+        in [i.value for i in at.info]
+    run_until(at, lambda a: newest_status(a) == "finished")
+    assert [r.number for r in at.session_state["runs"]] == [2, 3]

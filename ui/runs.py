@@ -127,8 +127,11 @@ def store():
     except StoreError as exc:
         st.session_state["store_problem"] = exc
         return None
+    lost = [r.name for r in st.session_state.get("runs", []) if r.run_id in opened[1].lost_runs]
     if opened[1].problem:
         st.session_state["store_problem"] = StoreError("store_write_failed", problem=opened[1].problem)
+    elif lost:
+        st.session_state["store_problem"] = StoreError("store_lost", runs=", ".join(lost))
     else:
         st.session_state.pop("store_problem", None)
     return opened

@@ -6,8 +6,10 @@ losses and progress at most every FLUSH_SECONDS, an epoch's figures and weights 
 come, all of one flush in one transaction. It also says every HEARTBEAT_SECONDS that this process
 still trains or queues its runs; a run whose heartbeat stops (a killed server) reads "interrupted".
 
-A write that fails (database gone, disk full) is counted and its words kept in `problem`: the app
-says so on screen; the training goes on and keeps its results in memory.
+A write that fails (database gone, disk full) is tried again, with what came in meanwhile, for
+half a minute; its words are kept in `problem` and the app says so on screen. What could not be
+written by then is named in `lost_runs` (the app says so too); the training goes on regardless and
+keeps its results in memory.
 """
 import json
 import logging
@@ -26,6 +28,8 @@ from core.train import EpochEvent, RunResult, StepEvent, TrainConfig, diverged
 
 FLUSH_SECONDS = 0.5  # live progress reaches the store at most this long after a step
 HEARTBEAT_SECONDS = 2.0
+RETRY_SECONDS = 1.0  # a failed write is tried again after this long, with what came in meanwhile …
+MAX_ATTEMPTS = 30  # … this many times (half a minute): then it is given up, and `lost_runs` says whose
 log = logging.getLogger(__name__)
 
 
@@ -47,6 +51,7 @@ class StoreWriter:
         self._lock = threading.Lock()
         self.failures = 0
         self.problem = ""  # the last write error, for the screen
+        self.lost_runs: set[int] = set()  # runs some of whose progress could not be written
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._loop, name="store-writer", daemon=True)
@@ -74,9 +79,10 @@ class StoreWriter:
 
     def _loop(self) -> None:
         last_beat = 0.0
+        pending: dict[int, _Pending] = {}
+        attempts = 0  # failed writes of what is pending
         while True:
-            pending: dict[int, _Pending] = {}
-            deadline = None
+            deadline = time.monotonic() + RETRY_SECONDS if pending else None
             while True:  # gather for up to FLUSH_SECONDS, or until an epoch or an end needs writing now
                 until = deadline if deadline is not None else last_beat + HEARTBEAT_SECONDS
                 timeout = max(0.0, until - time.monotonic())
@@ -92,9 +98,15 @@ class StoreWriter:
                     break
             beat = time.monotonic() - last_beat > HEARTBEAT_SECONDS
             if pending or beat:
-                self._write(pending, beat)
+                written = self._write(pending, beat)
                 last_beat = time.monotonic() if beat else last_beat
-            if self._queue.empty():
+                attempts = 0 if written else attempts + 1
+                if written or attempts >= MAX_ATTEMPTS:
+                    if not written:  # the database stays away: say what is lost, keep going
+                        self.lost_runs |= set(pending)
+                        log.error("the run store lost the progress of runs %s: %s", sorted(pending), self.problem)
+                    pending, attempts = {}, 0
+            if self._queue.empty() and not pending:
                 self._idle.set()
 
     def _merge(self, pending: dict[int, _Pending], run_id: int, what: dict) -> bool:
@@ -116,7 +128,8 @@ class StoreWriter:
             p.clear_after = what["clear_after"]
         return bool("epoch" in what or "weights" in what or what.get("urgent"))
 
-    def _write(self, pending: dict[int, _Pending], beat: bool) -> None:
+    def _write(self, pending: dict[int, _Pending], beat: bool) -> bool:
+        """One transaction for everything pending, and the heartbeat; False when it failed."""
         t = now()
         try:
             with self.store.session.begin() as db:
@@ -140,10 +153,12 @@ class StoreWriter:
                 if beat and quiet:
                     db.execute(update(S.Run).where(S.Run.id.in_(quiet)).values(heartbeat_at=t))
             self.problem = ""
+            return True
         except (SQLAlchemyError, OSError) as exc:
             self.failures += 1
             self.problem = _short(exc)
-            log.warning("the run store could not write %d runs' progress: %s", len(pending), self.problem)
+            log.warning("the run store could not write %d runs' progress (will retry): %s", len(pending), self.problem)
+            return False
 
     @staticmethod
     def _put_weights(db, run_id: int, weights: dict) -> None:
