@@ -1,6 +1,8 @@
 # Training Loop Lab for a classroom server, following Streamlit's Docker guidance.
 #   docker build -t training-loop-lab .
-#   docker run -p 8501:8501 -v /srv/mnist:/data -e TLL_DATA_DIR=/data training-loop-lab
+#   docker run -p 8501:8501 -v /srv/mnist:/data -v tll-runs:/runs training-loop-lab
+# Learners' runs are kept in /runs/runs.sqlite: keep that volume (back it up with
+# `python -m core.store backup FILE`), or point TLL_DATABASE_URL at a PostgreSQL server.
 FROM python:3.11-slim
 
 WORKDIR /app
@@ -18,8 +20,9 @@ COPY .streamlit ./.streamlit
 
 # rebuildable files (the default model) live here; mount a volume to keep them across restarts
 ENV TLL_CACHE_DIR=/cache \
-    TLL_DATA_DIR=/data
-RUN mkdir -p /cache /data && useradd --system --home /app lab && chown lab /cache /data
+    TLL_DATA_DIR=/data \
+    TLL_DATABASE_URL=sqlite:////runs/runs.sqlite
+RUN mkdir -p /cache /data /runs && useradd --system --home /app lab && chown lab /cache /data /runs
 USER lab
 
 EXPOSE 8501
