@@ -184,19 +184,25 @@ def _restore() -> list[SessionRun]:
 
 
 def _refresh_elsewhere(runs: list[SessionRun]) -> None:
-    """Runs training in no job of this process (another replica, or a server that died: "interrupted"
-    once it has been quiet a while) are read again from the store."""
+    """Read again from the store: runs training in no job of this process (another replica, or a
+    server that died: "interrupted" once it has been quiet a while), and older runs of this session
+    that ended and are stored, whose jobs then let go of their models (50 runs ≠ 50 models in memory)."""
     waiting = [r for r in runs if r.job is None and r.stored and r.stored.active]
-    opened = store() if waiting else None
+    settled = [r for r in runs[:-1] if r.job is not None and r.run_id is not None and r.job.done]
+    opened = store() if waiting or settled else None
     if opened is None:
         return
     try:
-        fresh = {s.id: s for s in opened[0].runs(learner_key(), [r.run_id for r in waiting])}
+        fresh = {s.id: s for s in opened[0].runs(learner_key(), [r.run_id for r in waiting + settled])}
     except STORE_ERRORS as exc:
         _failed(exc)
         return
     for run in waiting:
         run.stored = fresh.get(run.run_id, run.stored)
+    for run in settled:
+        stored = fresh.get(run.run_id)
+        if stored is not None and stored.status == run.job.state.status and stored.has_model == run.has_model:
+            run.job, run.stored = None, stored  # all of it is in the store now
 
 
 def session_alive(session_id: str) -> bool:
@@ -229,6 +235,7 @@ def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
     manager = jobs.manager()
     manager.watch_owners(session_alive, grace=SESSION_GRACE)
     config = replace(config).validate()  # refused before anything is stored
+    history()  # read from the store before the new run is in it (else it would be there twice)
     run_id, number, listener = _stored_run(config)
     job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook, listener=listener,
                          run_id=run_id)
