@@ -1,7 +1,8 @@
 """Where a learner's work outlives the browser tab: runs, curves and models in SQLite or PostgreSQL.
 
 `runs.py` holds the queries (the Store), `writer.py` the batched writes during training,
-`schema.py` the tables and their upgrades, `db.py` the URL and engine, `__main__.py` the admin CLI.
+`schema.py` the tables and their upgrades, `db.py` the URL and engine, `admin.py` and
+`__main__.py` the admin CLI (sizes, export, prune, backup).
 """
 import logging
 import threading

@@ -1,17 +1,20 @@
 """The store's tables, and how a database of an older version is brought up to this one.
 
 Version 1: learners, runs, per-epoch figures, thinned step losses, each run's latest weights.
-An upgrade is a function in UPGRADES that takes a connection at version N to N + 1; `upgrade`
-applies them in order in one transaction and never drops a table that holds a class's data.
+Version 2: classes and their members; a run counted on a class wall, hidden from it, its test score.
+
+An empty database is created at SCHEMA_VERSION at once. An older one is brought up by the functions
+in UPGRADES, each taking a connection at version N to N + 1, in order, in one transaction; they add
+tables and columns and never drop one that holds a class's data.
 """
 from datetime import datetime
 
-from sqlalchemy import (Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, inspect,
-                        select)
+from sqlalchemy import (Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, inspect,
+                        select, text)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):
@@ -53,6 +56,36 @@ class Run(Base):
     diverged_step: Mapped[int | None]
     best_epoch: Mapped[int | None]
     loss_stride: Mapped[int] = mapped_column(default=1)  # every loss_stride-th step's loss is kept
+    # version 2: the class wall
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    # (set when the run started while its learner was in a class open for the contest: it counts there)
+    wall_hidden: Mapped[bool] = mapped_column(Boolean, default=False)  # removed from the wall by the teacher
+    test_acc: Mapped[float | None] = mapped_column(Float)  # scored once, when the teacher reveals the test set
+
+
+class Classroom(Base):
+    __tablename__ = "classes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)  # read aloud and projected: no 0/O, 1/I
+    name: Mapped[str] = mapped_column(String(80))
+    teacher_key_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the teacher link's key
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)  # closed: new runs no longer count
+    show_names: Mapped[bool] = mapped_column(Boolean, default=True)
+    projector: Mapped[bool] = mapped_column(Boolean, default=False)  # large type for the room
+    revealed_at: Mapped[datetime | None]  # when the test set was revealed (once)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("class_id", "nickname"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    nickname: Mapped[str] = mapped_column(String(24))  # plain text, shown as text only
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]  # a learner is in at most one class at a time
 
 
 class EpochRow(Base):
@@ -85,11 +118,16 @@ class Weights(Base):
     resume: Mapped[bytes | None] = mapped_column(LargeBinary)  # Trainer.checkpoint() at the last epoch's end
 
 
-def _v0_to_v1(conn: Connection) -> None:
-    Base.metadata.create_all(conn)
+def _v1_to_v2(conn: Connection) -> None:
+    """Classes and members; three columns on runs (existing runs: on no wall, not hidden, not scored)."""
+    Base.metadata.create_all(conn, tables=[Classroom.__table__, Member.__table__])
+    conn.execute(text("ALTER TABLE runs ADD COLUMN member_id INTEGER REFERENCES members(id) ON DELETE SET NULL"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN wall_hidden BOOLEAN NOT NULL DEFAULT FALSE"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN test_acc FLOAT"))
+    conn.execute(text("CREATE INDEX ix_runs_member_id ON runs (member_id)"))
 
 
-UPGRADES = {0: _v0_to_v1}  # version → the step to the next one
+UPGRADES = {1: _v1_to_v2}  # version → the step to the next one
 
 
 def version(conn: Connection) -> int:
@@ -106,8 +144,11 @@ def upgrade(engine: Engine) -> int:
         found = version(conn)
         if found > SCHEMA_VERSION:
             raise RuntimeError(f"the database has schema version {found}; this app knows {SCHEMA_VERSION}")
-        for step in range(found, SCHEMA_VERSION):
-            UPGRADES[step](conn)
+        if found == 0:
+            Base.metadata.create_all(conn)  # a new database: today's tables at once
+        else:
+            for step in range(found, SCHEMA_VERSION):
+                UPGRADES[step](conn)
         if found != SCHEMA_VERSION:
             Meta.metadata.create_all(conn, tables=[Meta.__table__])
             conn.execute(Meta.__table__.delete().where(Meta.key == "schema_version"))
