@@ -52,8 +52,8 @@ class StoreWriter:
         self.failures = 0
         self.problem = ""  # the last write error, for the screen
         self.lost_runs: set[int] = set()  # runs some of whose progress could not be written
-        self._idle = threading.Event()
-        self._idle.set()
+        self._counts = threading.Condition()
+        self._queued = self._settled = 0  # items put, and items written (or given up) since the start
         self._thread = threading.Thread(target=self._loop, name="store-writer", daemon=True)
         self._thread.start()
 
@@ -61,17 +61,17 @@ class StoreWriter:
         return Recorder(self, run_id)
 
     def put(self, run_id: int, **what) -> None:
-        self._idle.clear()
-        self._queue.put((run_id, what))
+        with self._counts:
+            self._queued += 1
+            self._queue.put((run_id, what))
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is written (tests, and a clean shutdown)."""
+        """Wait until everything queued so far is written (tests, and a clean shutdown); False when
+        the database did not take it within `timeout` seconds."""
         self.put(-1)  # a marker: the loop writes at once
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._queue.empty() and self._idle.wait(0.05):
-                return True
-        return False
+        with self._counts:
+            target = self._queued
+            return self._counts.wait_for(lambda: self._settled >= target, timeout)
 
     def _set_active(self, run_id: int, active: bool) -> None:
         with self._lock:
@@ -80,6 +80,7 @@ class StoreWriter:
     def _loop(self) -> None:
         last_beat = 0.0
         pending: dict[int, _Pending] = {}
+        taken = 0  # queue items folded into `pending`
         attempts = 0  # failed writes of what is pending
         while True:
             deadline = time.monotonic() + RETRY_SECONDS if pending else None
@@ -91,10 +92,12 @@ class StoreWriter:
                 except queue.Empty:
                     break
                 urgent = self._merge(pending, run_id, what)
+                taken += 1
                 deadline = deadline or time.monotonic() + FLUSH_SECONDS
                 if urgent:
                     while not self._queue.empty():  # take what else is there, then write
                         self._merge(pending, *self._queue.get_nowait())
+                        taken += 1
                     break
             beat = time.monotonic() - last_beat > HEARTBEAT_SECONDS
             if pending or beat:
@@ -106,8 +109,11 @@ class StoreWriter:
                         self.lost_runs |= set(pending)
                         log.error("the run store lost the progress of runs %s: %s", sorted(pending), self.problem)
                     pending, attempts = {}, 0
-            if self._queue.empty() and not pending:
-                self._idle.set()
+            if not pending:
+                with self._counts:
+                    self._settled += taken
+                    self._counts.notify_all()
+                taken = 0
 
     def _merge(self, pending: dict[int, _Pending], run_id: int, what: dict) -> bool:
         """Fold one queued item into the pending flush; True when it should be written now."""
