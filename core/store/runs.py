@@ -154,6 +154,14 @@ class Store:
         except IntegrityError:
             pass  # another tab of the same learner added it at the same moment: harmless
 
+    def learner_id(self, key: str, create: bool = False) -> int | None:
+        """The numeric id of this key's learner (stored first when `create`), None when unknown."""
+        if create:
+            self._add_learner(key)
+        with self._unit() as db:
+            learner = self._learner(db, key)
+            return learner.id if learner else None
+
     # runs --------------------------------------------------------------------------------------
 
     def create_run(self, key: str, config: TrainConfig, device: str = "", data_source: str = "",
@@ -170,8 +178,12 @@ class Store:
                                 .values(last_number=learners.c.last_number + 1)
                                 .returning(learners.c.last_number)).scalar_one()
             t = now()
+            counted_in = db.scalar(  # the class the learner is in, while its contest is open: the run counts there
+                select(S.Member.id).join(S.Classroom, S.Classroom.id == S.Member.class_id)
+                .where(S.Member.learner_id == learner.id, S.Member.left_at.is_(None), S.Classroom.is_open.is_(True)))
             run = S.Run(learner_id=learner.id, number=number, config=config.to_json(), status=status,
-                        device=device, data_source=data_source, created_at=t, updated_at=t, heartbeat_at=t)
+                        device=device, data_source=data_source, created_at=t, updated_at=t, heartbeat_at=t,
+                        member_id=counted_in, wall_hidden=False)
             db.add(run)
             db.flush()
             others = db.execute(select(S.Run.id, S.Run.number, S.Run.status).where(
