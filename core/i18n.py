@@ -85,3 +85,12 @@ def fmt_seconds(seconds: float) -> str:
     """12.3, 0.4, 0.04: one decimal, or two significant digits under 0.1 s ("0.0 seconds" reads as
     no time at all, and a 300-image epoch takes 0.04 s)."""
     return f"{seconds:.1f}" if seconds >= 0.095 else f"{seconds:.2g}"
+
+
+MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:=^\"'&")
+
+
+def plain(text: str) -> str:
+    """A user's text (a class name, a nickname) escaped so that Markdown shows it as typed: no bold,
+    link, math, emoji code or colour, ever."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in str(text))

@@ -7,6 +7,8 @@ device" link carries it once (`?learner=KEY`): the other browser keeps it in its
 the key leaves the address bar at once. A cookie or link that is not a well-formed key is ignored:
 that browser simply starts as a new, empty learner.
 """
+import re
+
 import streamlit as st
 
 from core.store import new_learner_key, valid_learner_key
@@ -28,11 +30,20 @@ def learner_key() -> str:
 
 def remember_in_browser() -> None:
     """Set the cookie when the browser did not send this key (a first visit, or a link from another
-    device); a reload then finds the same learner. The key is [A-Za-z0-9_-] only: safe in the script."""
-    key = learner_key()
-    if st.context.cookies.get(COOKIE) == key:
+    device); a reload then finds the same learner."""
+    set_cookie(COOKIE, learner_key())
+
+
+COOKIE_VALUE = re.compile(r"[A-Za-z0-9_:,-]*")  # keys, codes and separators: nothing to escape in a script
+
+
+def set_cookie(name: str, value: str) -> None:
+    """Keep `value` in this browser's cookie `name` for a year, unless the browser sent it already."""
+    if st.context.cookies.get(name) == value:  # sent with this session's connection: set before
         return
-    st.html(f"<script>document.cookie = '{COOKIE}={key}; max-age={COOKIE_DAYS * 86400}; path=/; "
+    if not COOKIE_VALUE.fullmatch(value):
+        raise ValueError(f"not a cookie value: {value!r}")
+    st.html(f"<script>document.cookie = '{name}={value}; max-age={COOKIE_DAYS * 86400}; path=/; "
             f"SameSite=Strict';</script>", unsafe_allow_javascript=True)
 
 

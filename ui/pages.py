@@ -7,4 +7,5 @@ PAGES = [
     ("pages/results.py", "results.nav", ":material/fact_check:", "results.nav_help"),
     ("pages/draw.py", "draw.nav", ":material/draw:", "draw.nav_help"),
     ("pages/noise.py", "noise.nav", ":material/scatter_plot:", "noise.nav_help"),
+    ("pages/class.py", "class.nav", ":material/groups:", "class.nav_help"),
 ]
