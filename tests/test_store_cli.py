@@ -1,5 +1,5 @@
-"""`python -m core.store`: sizes, exports, pruning and backups of the run store, on a temp SQLite file
-(sizes, export and prune on PostgreSQL too)."""
+"""`python -m core.store`: sizes, exports, pruning, backups and classes of the run store, on a temp SQLite
+file (sizes, export and prune on PostgreSQL too)."""
 import csv
 import io
 import json
@@ -16,20 +16,16 @@ from core.jobs import JobManager
 from core.store import Store, StoreWriter, admin, new_learner_key
 from core.store import schema as S
 from core.store.__main__ import main
+from core.store.classes import Classes, Teacher
 from core.store.runs import _hash
 from core.train import TrainConfig
 
 CONFIG = dict(epochs=2, train_subset=300, device="cpu")
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, splits):
-    """A database with one learner's finished two-epoch run: (its file, the run's id, the learner's key)."""
-    path = tmp_path_factory.mktemp("store") / "template.sqlite"
-    store = Store(f"sqlite:///{path}")
+def train(store: Store, key: str, config: TrainConfig, splits) -> int:
+    """A run of `key`'s, trained to its end and written to the store: its id."""
     writer = StoreWriter(store)
-    key = new_learner_key()
-    config = TrainConfig(**CONFIG)
     run_id, _, _ = store.create_run(key, config, device="cpu", data_source="bundled sample")
     job = JobManager(1).submit(config, splits, listener=writer.recorder(run_id), run_id=run_id)
     deadline = time.time() + 60
@@ -37,8 +33,39 @@ def trained(tmp_path_factory, splits):
         time.sleep(0.02)
     job.thread.join(timeout=10)  # the listener hears the end just after `done`
     assert writer.flush() and job.state.status == "finished"
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, splits):
+    """A database with one learner's finished two-epoch run: (its file, the run's id, the learner's key)."""
+    path = tmp_path_factory.mktemp("store") / "template.sqlite"
+    store = Store(f"sqlite:///{path}")
+    key = new_learner_key()
+    run_id = train(store, key, TrainConfig(**CONFIG), splits)
     store.close()
     return path, run_id, key
+
+
+@pytest.fixture(scope="module")
+def classes_db(tmp_path_factory, splits):
+    """A database with two classes: "5年2組" (Aiko with a trained one-epoch run, Ben with none; revealed,
+    so closed) and an open, empty one whose name holds control characters. (its URL, the first's code)"""
+    url = f"sqlite:///{tmp_path_factory.mktemp('classes') / 'runs.sqlite'}"
+    store = Store(url)
+    classes = Classes(store)
+    info, teacher_key = classes.create("5年2組", new_learner_key())
+    aiko, ben = new_learner_key(), new_learner_key()
+    classes.join(aiko, info.code, "Aiko")
+    classes.join(ben, info.code, "Ben")
+    train(store, aiko, TrainConfig(epochs=1, train_subset=300, device="cpu"), splits)  # counts: she is in the class
+    assert classes.reveal(info.code, Teacher(teacher_key=teacher_key), lambda model: 0.5) == 1
+    empty, _ = classes.create("Empty room", new_learner_key())
+    with store.engine.begin() as conn:  # a name the app refuses, but a database may hold
+        conn.execute(update(S.Classroom).where(S.Classroom.code == empty.code)
+                     .values(name="Empty \x1b[2Jroom\u202e\x07"))
+    store.close()
+    return url, info.code
 
 
 @pytest.fixture
@@ -219,3 +246,64 @@ def test_sizes_export_and_prune_on_both_databases(store_url, capsys):
         assert list(s.scalars(select(S.Run.id))) == [active_id]
         assert [s.scalar(select(func.count()).select_from(t)) for t in (S.EpochRow, S.StepLoss, S.Weights)] == [0] * 3
     store.close()
+
+
+def test_classes_lists_each_class_with_its_students_and_runs(classes_db, capsys):
+    url, code = classes_db
+    code_, out, _ = cli(capsys, "--url", url, "classes")
+    assert code_ == 0
+    header, first, second = out.splitlines()
+    assert header.split()[:5] == ["CODE", "STUDENTS", "RUNS", "CONTEST", "REVEALED"] and header.endswith("NAME")
+    assert first.startswith(code) and first.split()[1:5] == ["2", "1", "closed", "yes"] and first.endswith(" 5年2組")
+    assert second.split()[1:5] == ["0", "0", "open", "no"] and second.endswith(" Empty [2Jroom")  # no control chars
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    found = json.loads(cli(capsys, "--url", url, "classes", "--json")[1])
+    assert [(c["code"], c["name"], c["students"], c["runs"], c["open"], c["revealed"]) for c in found][0] == \
+        (code, "5年2組", 2, 1, False, True)
+    assert found[1]["name"] == "Empty \x1b[2Jroom\u202e\x07" and found[0]["created_at"].endswith("+00:00")  # as stored
+
+
+def test_export_class_csv_has_a_row_per_run(classes_db, capsys, tmp_path):
+    url, code = classes_db
+    status, out, _ = cli(capsys, "--url", url, "export-class", code.lower())  # codes are case-insensitive
+    assert status == 0
+    reader = csv.DictReader(io.StringIO(out))
+    [row] = list(reader)
+    assert reader.fieldnames == list(admin.CLASS_CSV_COLUMNS)
+    assert (row["nickname"], row["run"], row["status"], row["hidden"], row["kept_epoch"]) == \
+        ("Aiko", "1", "finished", "False", "1")
+    assert 0 < float(row["val_acc"]) <= 1 and (row["test_acc"], row["val_rank"], row["test_rank"]) == ("0.5", "1", "1")
+    target = tmp_path / "wall.csv"
+    status, out, _ = cli(capsys, "--url", url, "export-class", code, "--format", "csv", "--output", str(target))
+    assert status == 0 and out == f"exported 1 run of the class {code} to {target}\n" and "Aiko" in target.read_text()
+    empty = json.loads(cli(capsys, "--url", url, "classes", "--json")[1])[1]["code"]
+    assert cli(capsys, "--url", url, "export-class", empty)[1] == ",".join(admin.CLASS_CSV_COLUMNS) + "\n"
+
+
+def test_export_class_json_holds_the_class_its_rankings_and_runs(classes_db, capsys):
+    url, code = classes_db
+    status, out, _ = cli(capsys, "--url", url, "export-class", code, "--format", "json")
+    assert status == 0
+    found = json.loads(out)
+    assert found["class"]["code"] == code and found["class"]["name"] == "5年2組" and found["class"]["students"] == 2
+    assert found["class"]["open"] is False and found["class"]["revealed_at"].endswith("+00:00")
+    [place] = found["leaderboard"]
+    assert (place["rank"], place["nickname"], place["run"]) == (1, "Aiko", 1) and 0 < place["val_acc"] <= 1
+    assert place["settings"]["train_subset"] == 300
+    [final] = found["final"]
+    assert (final["nickname"], final["test_rank"], final["val_rank"], final["moved"], final["test_acc"]) == \
+        ("Aiko", 1, 1, 0, 0.5)
+    assert [r["nickname"] for r in found["runs"]] == ["Aiko"] and found["runs"][0]["val_acc"] == place["val_acc"]
+
+
+def test_export_class_of_an_unknown_code_is_one_line(classes_db, capsys, tmp_path):
+    url, _ = classes_db
+    target = tmp_path / "nothing.json"
+    for args in (["export-class", "nope99"], ["export-class", "nope-99", "--format", "json", "--output", str(target)]):
+        code, out, err = cli(capsys, "--url", url, *args)
+        one_line_error(code, err)
+        assert err == "error: no class with the code NOPE99\n" and out == ""
+    assert not target.exists()  # no empty file left behind
+    for args in (["export-class"], ["export-class", "X", "--format", "xml"], ["classes", "--csv"]):
+        code, _, err = cli(capsys, "--url", url, *args)
+        one_line_error(code, err)

@@ -5,6 +5,9 @@ import pandas as pd
 from core.i18n import t
 
 BEST_CURVES = 3  # runs highlighted and named on the loss chart
+# the whole range the Lab's sliders offer, whatever the class tried: the map keeps its place on the projector
+LR_TICKS = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+BATCH_TICKS = [1, 4, 16, 64, 256, 1024]
 
 
 def map_chart(rows: list[dict], lang: str) -> alt.Chart:
@@ -12,9 +15,10 @@ def map_chart(rows: list[dict], lang: str) -> alt.Chart:
     shape = optimizer; `rows` hold lr, batch, acc, optimizer, label, settings, link."""
     data = pd.DataFrame(rows, columns=["lr", "batch", "acc", "optimizer", "label", "settings", "link"])
     return alt.Chart(data).mark_point(size=140, filled=True, opacity=0.85, strokeWidth=1, stroke="#333").encode(
-        x=alt.X("lr:Q", title=t("class.axis_lr", lang), scale=alt.Scale(type="log", nice=False, padding=18)),
-        y=alt.Y("batch:Q", title=t("class.axis_batch", lang), scale=alt.Scale(type="log", base=2, nice=False, padding=18),
-                axis=alt.Axis(values=[2 ** k for k in range(11)], format="d")),
+        x=alt.X("lr:Q", title=t("class.axis_lr", lang), axis=alt.Axis(values=LR_TICKS, format="~g"),
+                scale=alt.Scale(type="log", domain=[LR_TICKS[0], LR_TICKS[-1]], padding=18)),
+        y=alt.Y("batch:Q", title=t("class.axis_batch", lang), axis=alt.Axis(values=BATCH_TICKS, format="d"),
+                scale=alt.Scale(type="log", base=2, domain=[BATCH_TICKS[0], BATCH_TICKS[-1]], padding=18)),
         color=alt.Color("acc:Q", title=t("class.legend_acc", lang), scale=alt.Scale(scheme="viridis"),
                         legend=alt.Legend(format=".0%", orient="bottom")),
         shape=alt.Shape("optimizer:N", title=t("class.legend_optimizer", lang), legend=alt.Legend(orient="bottom")),

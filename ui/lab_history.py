@@ -51,14 +51,18 @@ KEPT = "overlay_kept"  # the picked runs survive a visit to another page (widget
 
 
 def shown_numbers() -> list[int]:
-    """The runs picked for the charts, by number."""
+    """The runs picked for the charts, by number. A session that has picked none yet (a reload, a closed
+    tab, a restart: its runs come back from the store) shows its newest run, as after Train."""
+    if "overlay" not in st.session_state and KEPT not in st.session_state:
+        history = runs.history()
+        return [history[-1].number] if history else []
     return st.session_state.get("overlay", st.session_state.get(KEPT, []))
 
 
 def select_newest() -> None:
     """Show a newly started run in the charts, beside the runs already picked."""
     numbers = [r.number for r in runs.history()]
-    st.session_state["overlay"] = [n for n in shown_numbers() if n in numbers] + numbers[-1:]
+    st.session_state["overlay"] = [n for n in shown_numbers() if n in numbers[:-1]] + numbers[-1:]
 
 
 def history_section() -> None:

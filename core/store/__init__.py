@@ -2,7 +2,8 @@
 
 `runs.py` holds the queries (the Store), `writer.py` the batched writes during training,
 `schema.py` the tables and their upgrades, `db.py` the URL and engine, `admin.py` and
-`__main__.py` the admin CLI (sizes, export, prune, backup).
+`__main__.py` the admin CLI (sizes, export, prune, backup, classes, export-class); `classes.py` the
+classes and their walls.
 """
 import logging
 import threading

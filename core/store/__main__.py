@@ -5,12 +5,16 @@
     python -m core.store export --format json [--output runs.json]                # one object per run
     python -m core.store prune --days 90 [--dry-run]           # delete runs not written to for 90 days
     python -m core.store backup /backups/runs-2025-03-01.sqlite  # a consistent copy while the app runs
+    python -m core.store classes [--json]                      # every class: students, runs, open, revealed
+    python -m core.store export-class K7M2QX [--format csv|json] [--output FILE]  # one class's wall
     python -m core.store --url postgresql+psycopg://user:pass@host/db sizes
 
 The database is TLL_DATABASE_URL (default: runs.sqlite in the cache directory); --url overrides
 it. A SQLite file that does not exist is refused, not created. Learners are named by their
-numeric id only. Bad arguments or a database that cannot be used: one line on stderr, exit
-code 2; a failure while working (disk full, database locked): one line, exit code 1.
+numeric id only (in a class's export: by the nickname its wall shows). Class codes are
+case-insensitive; a class name is printed without control characters. Bad arguments, an unknown
+class code or a database that cannot be used: one line on stderr, exit code 2; a failure while
+working (disk full, database locked): one line, exit code 1.
 """
 import argparse
 import csv
@@ -25,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from core.store import admin
+from core.store.classes import normal_code
 from core.store.db import database_url, describe
 from core.store.runs import Store, StoreError
 
@@ -47,12 +52,12 @@ def _days(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m core.store", description="Housekeeping of the run store: sizes, exports, "
-                "pruning old runs, backups.")
+                "pruning old runs, backups, classes.")
     p.add_argument("--url", default=None, help="database URL (default: $TLL_DATABASE_URL, else runs.sqlite in "
                    "the cache directory)")
     url = _Parser(add_help=False)  # --url after the command too ("sizes --url …"), overriding only when given
     url.add_argument("--url", default=argparse.SUPPRESS, help="database URL (as before the command)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{sizes,export,prune,backup}",
+    sub = p.add_subparsers(dest="command", required=True, metavar="{sizes,export,prune,backup,classes,export-class}",
                            parser_class=_Parser)
     s = sub.add_parser("sizes", parents=[url],
                        help="rows per table, bytes of weights, runs per status, file size")
@@ -69,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backup", parents=[url],
                        help="a consistent copy of a SQLite database, while the app runs")
     b.add_argument("path", metavar="PATH", help="the new file (never overwritten)")
+    c = sub.add_parser("classes", parents=[url],
+                       help="every class: code, name, students, counted runs, open or closed, revealed, created")
+    c.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    x = sub.add_parser("export-class", parents=[url],
+                       help="one class's wall: a row per run (CSV), or its leaderboard, final ranking and runs (JSON)")
+    x.add_argument("code", metavar="CODE", help="the class code (any case)")
+    x.add_argument("--format", choices=("csv", "json"), default="csv")
+    x.add_argument("--output", default=None, metavar="FILE", help="write here (default: standard output)")
     return p
 
 
@@ -123,6 +136,32 @@ def print_sizes(found: dict, out) -> None:
           file=out)
 
 
+def print_classes(found: list[dict], out) -> None:
+    """A table, oldest class first; the name last, so that wide (CJK) names cannot shift the columns."""
+    if not found:
+        print("no classes", file=out)
+        return
+    print(f"{'CODE':<8}{'STUDENTS':>8}{'RUNS':>7}  {'CONTEST':<8}{'REVEALED':<10}{'CREATED (UTC)':<18}NAME", file=out)
+    for c in found:
+        created = (c["created_at"] or "")[:16].replace("T", " ")
+        print(f"{c['code']:<8}{c['students']:>8,}{c['runs']:>7,}  {'open' if c['open'] else 'closed':<8}"
+              f"{'yes' if c['revealed'] else 'no':<10}{created:<18}{admin.printable(c['name'])}", file=out)
+
+
+def write_class(found: dict | list[dict], out) -> int:
+    """Write one class's export to `out`: admin.class_export's dict as JSON, admin.class_rows' rows as
+    CSV. Returns how many runs it holds."""
+    if isinstance(found, dict):
+        json.dump(found, out, indent=1)
+        out.write("\n")
+        return len(found["runs"])
+    rows = found
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else admin.CLASS_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return len(rows)
+
+
 def write_export(store: Store, fmt: str, learner: int | None, out) -> int:
     """Write the export to `out`; returns how many runs it holds."""
     if fmt == "json":
@@ -175,6 +214,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "backup":
             size = admin.backup(store, args.path)
             print(f"backed up {store.where} to {args.path} ({_bytes(size)})")
+        elif args.command == "classes":
+            found = admin.classes(store)
+            if args.json:
+                print(json.dumps(found, indent=1))
+            else:
+                print_classes(found, sys.stdout)
+        elif args.command == "export-class":
+            # read before the output is opened: an unknown code leaves no empty file behind
+            found = (admin.class_export if args.format == "json" else admin.class_rows)(store, args.code)
+            with _output(args.output) as out:
+                n = write_class(found, out)
+            if args.output:
+                print(f"exported {_runs(n)} of the class {admin.printable(normal_code(args.code))} to {args.output}")
     except admin.AdminError as exc:
         parser.exit(2, f"error: {exc}\n")
     except BrokenPipeError:  # `… | head`: the reader has seen enough

@@ -9,10 +9,15 @@ by its numeric id only: never by its key (the store never has it) nor by the key
     export_runs(store)           # one nested dict per run with its epochs (JSON)
     prune(store, days=90)        # delete runs not written to for 90 days (never queued or running ones)
     backup(store, "copy.sqlite") # a consistent copy of a SQLite database, while the app runs
+    classes(store)               # every class: code, name, students, counted runs, open, revealed, created
+    class_rows(store, "K7M2QX")  # one class's wall, a row per run (CSV)
+    class_export(store, "K7M2QX")  # the class, its leaderboard, final ranking and runs (JSON)
 """
 import json
+import math
 import os
 import sqlite3
+import unicodedata
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +25,9 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
 
+from core import classroom
 from core.store import schema as S
+from core.store.classes import Classes, normal_code
 from core.store.runs import ACTIVE, STALE_SECONDS, Store, now
 from core.train import TrainConfig
 
@@ -230,3 +237,64 @@ def backup(store: Store, path: str | os.PathLike) -> int:
     else:
         partial.unlink()
     return target.stat().st_size
+
+
+# classes ---------------------------------------------------------------------------------------
+
+# the keys of core.classroom.csv_rows, for the header of a class with no runs yet
+CLASS_CSV_COLUMNS = ("nickname", "run", "status", "hidden", "optimizer", "learning_rate", "batch_size", "dropout",
+                     "model", "epochs", "kept_epoch", "val_acc", "test_acc", "val_rank", "test_rank", "ended_at")
+
+
+def printable(text: str) -> str:
+    """Text without control characters (category C: control, format, unassigned …), for a terminal: a
+    class name is the teacher's text, and an escape sequence in it must not reach the admin's terminal."""
+    return "".join(ch for ch in str(text) if not unicodedata.category(ch).startswith("C"))
+
+
+def _figure(value):
+    """A float for CSV/JSON: NaN and infinities as None (JSON has no NaN)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def classes(store: Store) -> list[dict]:
+    """Every class, oldest first: code, name (as stored), students in it now, counted runs (any
+    status), open or closed, revealed or not, created_at (ISO 8601, UTC)."""
+    return [{**c, "created_at": _stamp(c["created_at"])} for c in Classes(store).overview()]
+
+
+def _wall(store: Store, code: str):
+    wall = Classes(store).wall(code)
+    if wall is None:
+        raise AdminError(f"no class with the code {printable(normal_code(code))}")
+    return wall
+
+
+def _rows(wall) -> list[dict]:
+    return [{k: _figure(v) for k, v in row.items()} for row in classroom.csv_rows(wall)]
+
+
+def class_rows(store: Store, code: str) -> list[dict]:
+    """One class's wall as core.classroom.csv_rows gives it: a row per ended run, hidden ones marked
+    (NaN figures as None). AdminError for an unknown code; codes are case-insensitive."""
+    return _rows(_wall(store, code))
+
+
+def class_export(store: Store, code: str) -> dict:
+    """One class as one JSON-able dict: "class" (code, name, open, revealed_at, …), "leaderboard" (each
+    student's best run by validation accuracy), "final" (after the reveal: ranked by test accuracy)
+    and "runs" (class_rows). AdminError for an unknown code."""
+    wall = _wall(store, code)
+    k = wall.klass
+    return {
+        "class": {"code": k.code, "name": k.name, "open": k.is_open, "revealed_at": _stamp(k.revealed_at),
+                  "created_at": _stamp(k.created_at), "show_names": k.show_names, "students": wall.students,
+                  "training": wall.training, "ended_runs": len(wall.runs)},
+        "leaderboard": [{"rank": p.rank, "nickname": p.nickname, "run": p.run.number, "status": p.run.status,
+                         "kept_epoch": p.run.epoch, "val_acc": _figure(p.run.val_acc),
+                         "settings": asdict(p.run.config)} for p in classroom.leaderboard(wall)],
+        "final": [{"test_rank": f.test_rank, "val_rank": f.val_rank, "moved": f.moved, "nickname": f.nickname,
+                   "run": f.run.number, "val_acc": _figure(f.run.val_acc), "test_acc": _figure(f.run.test_acc)}
+                  for f in classroom.final_ranking(wall)],
+        "runs": _rows(wall),
+    }

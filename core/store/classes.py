@@ -231,6 +231,8 @@ class Classes:
     def join(self, learner_key: str, code: str, nickname: str) -> Membership:
         """Join the class `code` as `nickname` (leaving any other class). ClassError: unknown code,
         closed class, a bad nickname or one taken in that class."""
+        if not normal_code(code):
+            raise ClassError("class_code_empty")
         nickname = check_nickname(nickname)
         if not valid_learner_key(learner_key):
             raise ValueError("not a learner key")
