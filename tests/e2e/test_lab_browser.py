@@ -25,7 +25,7 @@ def test_slider_train_and_chart(server_url, page):
     page.wait_for_selector("text=Run 1 finished 2 epochs", timeout=60_000)
     page.wait_for_selector(f"{CHART} canvas, {CHART} svg")
     assert page.locator(CHART).count() == 2  # loss and accuracy
-    assert page.get_by_text("Your runs").is_visible()
+    assert page.get_by_text("Your runs", exact=True).is_visible()
     assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the history table
     go_on = page.locator(".st-key-go_on button")
     assert go_on.inner_text().endswith("Go on") and page.get_by_text("Next: Run 1, epochs 3–4.").is_visible()
