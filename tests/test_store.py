@@ -446,3 +446,19 @@ def test_a_database_that_cannot_be_used_raises_a_readable_store_error(store_url,
     message = str(failed.value)
     assert message.startswith("Runs are not being kept") and says in message
     assert "s3cret" not in message and "Traceback" not in message and "Background on this error" not in message
+
+
+def test_a_new_run_lets_only_the_newest_go_on_and_the_older_keep_their_models(open_store, splits):
+    """Only the newest run can go on (the Lab offers no other): an older run's optimizer state, three
+    quarters of its bytes, is dropped when a new run starts; its model stays for the other pages."""
+    store = open_store()
+    writer = StoreWriter(store)
+    key = new_learner_key()
+    first, _, _ = store.create_run(key, CONFIG, device="cpu")
+    run_job(JobManager(1), CONFIG, splits, writer, first)
+    assert store.run(key, first).can_go_on and store.saved_state(key, first) is not None
+    second, _, _ = store.create_run(key, CONFIG, device="cpu")
+    older = store.run(key, first)
+    assert not older.can_go_on and store.saved_state(key, first) is None
+    assert older.has_model and store.model(key, first) is not None
+    assert store.run(key, second).status == "queued"

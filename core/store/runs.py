@@ -192,6 +192,12 @@ class Store:
             removed = [r for r in others if r.status not in ACTIVE][:max(0, over)]
             if removed:
                 db.execute(delete(S.Run).where(S.Run.id.in_([r.id for r in removed])))
+            # only a learner's newest run can go on: the older ones' optimizer state (3/4 of a stored
+            # MLP run) goes; their weights stay for the other pages
+            ended = [r.id for r in others if r.status not in ACTIVE and r not in removed]
+            if ended:
+                db.execute(update(S.Weights).where(S.Weights.run_id.in_(ended), S.Weights.resume.is_not(None))
+                           .values(resume=None))
             return run.id, number, [r.number for r in removed]
 
     def runs(self, key: str, run_ids: list[int] | None = None) -> list[StoredRun]:
