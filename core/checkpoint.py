@@ -1,6 +1,7 @@
 """Saving and loading a trained model: its state_dict with the run's config as JSON, so the file
 alone rebuilds the model. Loading unpickles only tensors and plain values (`weights_only=True`) and
-refuses, in words a student understands, a file that is not a model of this app.
+refuses, in words a student understands, a file that is not a model of this app, save one: the
+lecture's `torch.save(model.state_dict(), 'mnist_model.pth')`, which loads as the lesson's MLP.
 """
 import io
 import json
@@ -17,6 +18,8 @@ from core.train import ConfigError, TrainConfig
 
 CHECKPOINT_FORMAT = "training-loop-lab/1"
 MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024  # the CNN and MLP are < 1 MB; anything huge is refused
+# the lecture's MNISTClassifier: layer1 (Linear 784→128), layer2 (128→64), layer3 (64→10), ReLU between
+LECTURE_LAYERS = {"layer1": "fc1", "layer2": "fc2", "layer3": "fc3"}  # → the lesson's MLP's names
 
 
 class CheckpointError(LessonError):
@@ -81,22 +84,37 @@ def read_checkpoint(data: bytes, name: str, expect_model: str | None = None,
         saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - a corrupt or foreign file: say so plainly
         raise CheckpointError("checkpoint_unreadable", name=name) from None
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+    lecture = _lecture_weights(saved)
+    if lecture is not None:
+        config, state_dict = TrainConfig(), lecture  # the lesson's architecture: the default settings
+    elif not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError("checkpoint_foreign", name=name)
-    try:
-        config = TrainConfig.from_dict(json.loads(saved["config"]))
-        replace(config, device="cpu").validate()  # the architecture must be one this app builds, wherever it trained
-    except (KeyError, TypeError, ValueError, ConfigError):
-        raise CheckpointError("checkpoint_foreign", name=name) from None
+    else:
+        try:
+            config, state_dict = TrainConfig.from_dict(json.loads(saved["config"])), saved["state_dict"]
+            replace(config, device="cpu").validate()  # an architecture this app builds, wherever it trained
+        except (KeyError, TypeError, ValueError, ConfigError):
+            raise CheckpointError("checkpoint_foreign", name=name) from None
     if expect_model and config.model != expect_model:
         raise CheckpointError("checkpoint_wrong_model", name=name, found=config.model.upper(),
                               expected=expect_model.upper())
-    model = build_model(config.model, config.dropout, config.batchnorm)
+    model = build_model(config.model, config.dropout, config.batchnorm, config.hidden, config.activation)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in saved["state_dict"].items()}
+    found = {k: tuple(v.shape) for k, v in state_dict.items()}
     if expected != found:
         wrong = sorted(set(expected.items()) ^ set(found.items()))[:3]
         raise CheckpointError("checkpoint_mismatch", name=name, model=config.model.upper(),
                               where=", ".join(f"{k} {s}" for k, s in wrong))
-    model.load_state_dict(saved["state_dict"])
+    model.load_state_dict(state_dict)
     return model.to(device).eval(), config
+
+
+def _lecture_weights(saved) -> dict | None:
+    """The lecture's file, a plain state_dict of its MNISTClassifier, under the lesson's MLP's names
+    (its shapes are checked like any checkpoint's); None for anything else."""
+    names = {f"{layer}.{kind}": f"{ours}.{kind}" for layer, ours in LECTURE_LAYERS.items()
+             for kind in ("weight", "bias")}
+    if not (isinstance(saved, dict) and set(saved) == set(names)
+            and all(isinstance(v, torch.Tensor) for v in saved.values())):
+        return None
+    return {names[k]: v for k, v in saved.items()}

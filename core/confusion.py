@@ -96,7 +96,8 @@ def format_matrix(matrix: torch.Tensor) -> str:
 
 def main(argv: list[str] | None = None, out=sys.stdout) -> int:
     p = argparse.ArgumentParser(prog="python -m core.confusion", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True, help="a model saved by `python -m core.train --save PATH`")
+    p.add_argument("--checkpoint", required=True,
+                   help="a model saved by `python -m core.train --save PATH`, or the lecture's mnist_model.pth")
     p.add_argument("--split", choices=("val", "test"), default="val",
                    help="val (default) while you tune; test only once, for the final score")
     p.add_argument("--data-dir", default=None, help="MNIST in torchvision's layout (default: $TLL_DATA_DIR or ./data)")

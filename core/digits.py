@@ -146,8 +146,9 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def activations(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """The hidden layers' ReLU outputs for one input (1, 1, 28, 28), on the CPU without the batch
-    dimension: the MLP's (128,) and (64,), the CNN's (16, 28, 28) and (32, 14, 14) feature maps."""
+    """The hidden layers' outputs (after their activation) for one input (1, 1, 28, 28), on the CPU
+    without the batch dimension: the MLP's (width,) per hidden layer, e.g. (128,) and (64,), none
+    without hidden layers; the CNN's (16, 28, 28) and (32, 14, 14) feature maps."""
     model = for_inference(model)
     return [h[0].cpu() for h in model.hidden(on_device(model, x))]
 

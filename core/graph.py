@@ -21,7 +21,7 @@ from torch.overrides import TorchFunctionMode
 
 from core import data as D
 from core import i18n
-from core.models import MODEL_NAMES, build_model
+from core.models import LESSON_HIDDEN, MODEL_NAMES, build_model
 
 FONT = "Noto Sans CJK JP, sans-serif"  # shows Japanese names too
 MODES = ("train", "eval", "no_grad")  # model.train(); model.eval(); model.eval() under torch.no_grad()
@@ -482,11 +482,12 @@ def model_graph(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str = 
     return ModelGraph(graph, loss.item(), mode)
 
 
-def fresh_model(name: str, dropout: float = 0.0, batchnorm: bool = False, seed: int = 0) -> nn.Module:
+def fresh_model(name: str, dropout: float = 0.0, batchnorm: bool = False, seed: int = 0,
+                hidden: tuple[int, ...] = LESSON_HIDDEN, activation: str = "relu") -> nn.Module:
     """An untrained model with fixed initial weights, leaving the global random state as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build_model(name, dropout=dropout, batchnorm=batchnorm)
+        return build_model(name, dropout, batchnorm, hidden, activation)
 
 
 def mode_op_counts(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, Counter]:

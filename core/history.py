@@ -2,19 +2,25 @@
 from dataclasses import asdict
 
 from core.i18n import DEFAULT_LANGUAGE, t
+from core.models import hidden_text
 from core.train import OPTIMIZERS, EpochEvent, TrainConfig
 
 # settings a learner changes, in the order a legend names them (short names: lab.legend_<setting>)
-SETTINGS = ("model", "optimizer", "learning_rate", "batch_size", "dropout", "batchnorm", "epochs", "seed",
-            "train_subset", "augment", "weight_decay", "patience", "loader", "device", "drop_last", "momentum")
+SETTINGS = ("model", "hidden", "activation", "optimizer", "learning_rate", "batch_size", "dropout", "batchnorm",
+            "epochs", "seed", "train_subset", "augment", "weight_decay", "patience", "loader", "device", "drop_last",
+            "momentum")
 
 
 def _show(setting: str, value, lang: str) -> str:
-    """A setting's value as the Lab's controls show it: "Adam", "MLP", "on", "0.001"."""
+    """A setting's value as the Lab's controls show it: "Adam", "MLP", "on", "0.001", "128,64"."""
     if setting == "optimizer":
         return OPTIMIZERS[value]
     if setting == "model":
         return value.upper()
+    if setting == "hidden":
+        return hidden_text(value)
+    if setting == "activation":
+        return t(f"lab.activation_{value}", lang)
     if setting == "train_subset" and not value:
         return t("lab.subset_all", lang)
     if isinstance(value, bool):
@@ -47,7 +53,7 @@ def overfitting_epochs(epochs: list[EpochEvent]) -> list[int]:
 
 def epoch_rows(run_name: str, config: TrainConfig, status: str, epochs: list[EpochEvent]) -> list[dict]:
     """One flat row per epoch with the run's settings: a CSV or table a spreadsheet can read."""
-    settings = {k: getattr(config, k) for k in SETTINGS}
+    settings = {k: getattr(config, k) for k in SETTINGS} | {"hidden": hidden_text(config.hidden)}
     return [{"run": run_name, **settings, "status": status, "epoch": e.epoch, "step": e.step,
              "train_loss": e.train_loss, "train_acc": e.train_acc, "val_loss": e.val_loss,
              "val_acc": e.val_acc, "train_seconds": e.train_seconds, "seconds": e.seconds,

@@ -5,7 +5,10 @@ holds out a validation set as the app does, trains with the same model, optimize
 prints the validation loss and accuracy each epoch and the test accuracy once at the end.
 """
 from core.data import AugmentConfig, MEAN, STD, VAL_FRACTION
+from core.models import layer_widths, shape_text
 from core.train import TrainConfig
+
+ACTIVATION_LAYERS = {"relu": ["nn.ReLU()"], "tanh": ["nn.Tanh()"], "sigmoid": ["nn.Sigmoid()"], "none": []}
 
 
 def _optimizer(c: TrainConfig) -> str:
@@ -26,10 +29,11 @@ def _model(c: TrainConfig) -> str:
     """The model as one nn.Sequential, layer for layer the same as core.models (same parameter count)."""
     drop = [f"nn.Dropout({c.dropout:g})"] if c.dropout else []
     if c.model == "mlp":
-        bn1, bn2 = (["nn.BatchNorm1d(128)"], ["nn.BatchNorm1d(64)"]) if c.batchnorm else ([], [])
-        rows = [("nn.Flatten()",), ("nn.Linear(784, 128)", *bn1, "nn.ReLU()", *drop),
-                ("nn.Linear(128, 64)", *bn2, "nn.ReLU()", *drop), ("nn.Linear(64, 10)",)]
-        head = "# ④ 784 → 128 → 64 → 10"
+        widths, act = layer_widths(c.hidden), ACTIVATION_LAYERS[c.activation]
+        hidden = [(f"nn.Linear({n_in}, {n_out})", *([f"nn.BatchNorm1d({n_out})"] if c.batchnorm else []), *act, *drop)
+                  for n_in, n_out in zip(widths, widths[1:-1])]
+        rows = [("nn.Flatten()",), *hidden, (f"nn.Linear({widths[-2]}, 10)",)]
+        head = f"# ④ {shape_text(c.hidden)}" + (", no activation function" if c.hidden and not act else "")
     else:
         bn1, bn2 = (["nn.BatchNorm2d(16)"], ["nn.BatchNorm2d(32)"]) if c.batchnorm else ([], [])
         rows = [("nn.Conv2d(1, 16, 3, padding=1)", *bn1, "nn.ReLU()", "nn.MaxPool2d(2)"),

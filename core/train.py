@@ -27,7 +27,8 @@ from core import data as D
 from core.cuda_graph import CUDA_RANDOM, GraphedStep
 from core.device import DEVICE_CHOICES, DeviceError, default_device_choice, pick_device
 from core.i18n import LessonError, t
-from core.models import MODEL_NAMES, build_model
+from core.models import (ACTIVATIONS, LESSON_HIDDEN, MAX_HIDDEN_LAYERS, MAX_WIDTH, MODEL_NAMES, build_model,
+                         parse_hidden)
 
 # key → the name shown on screen. The one list of optimizers the app offers (built by make_optimizer).
 OPTIMIZERS = {
@@ -59,6 +60,8 @@ class ConfigError(LessonError):
 @dataclass
 class TrainConfig:
     model: str = "mlp"  # "mlp" (the lesson's 784-128-64-10) or "cnn"
+    hidden: tuple[int, ...] = LESSON_HIDDEN  # the MLP's hidden layers' widths, 0 to 4 of them (the CNN ignores it)
+    activation: str = "relu"  # after each of the MLP's hidden layers: a key of ACTIVATIONS
     batch_size: int = 64  # samples per minibatch
     learning_rate: float = 1e-3  # step size of each parameter update
     optimizer: str = "adam"  # a key of OPTIMIZERS
@@ -77,10 +80,21 @@ class TrainConfig:
     cuda_graph: bool = True  # on a GPU, replay each full minibatch's step as one CUDA graph: same math,
     # ~7x faster per epoch on an H200 (docs/benchmarks.md); no effect on the CPU
 
+    def __post_init__(self):
+        if isinstance(self.hidden, list):  # as JSON (to_json, a checkpoint, the store) gives it back
+            self.hidden = tuple(self.hidden)
+
     def validate(self) -> "TrainConfig":
         """Refuse settings that cannot work, in words a student understands; returns self."""
         if self.model not in MODEL_NAMES:
             raise ConfigError("model", value=self.model, choices=", ".join(MODEL_NAMES))
+        if not isinstance(self.hidden, tuple) or len(self.hidden) > MAX_HIDDEN_LAYERS:
+            raise ConfigError("hidden_layers", value=self.hidden, most=MAX_HIDDEN_LAYERS)
+        for width in self.hidden:
+            if not (type(width) is int and 1 <= width <= MAX_WIDTH):
+                raise ConfigError("hidden_width", value=width, most=MAX_WIDTH)
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError("activation", value=self.activation, choices=", ".join(ACTIVATIONS))
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError("optimizer", value=self.optimizer, choices=", ".join(OPTIMIZERS))
         if self.loader not in LOADERS:
@@ -237,7 +251,7 @@ def init_model(config: TrainConfig, device: torch.device) -> nn.Module:
     """The model for `config` with the initial weights its seed fixes."""
     with _init_lock:
         torch.manual_seed(config.seed)
-        return build_model(config.model, config.dropout, config.batchnorm).to(device)
+        return build_model(config.model, config.dropout, config.batchnorm, config.hidden, config.activation).to(device)
 
 
 def combine_hooks(*hooks: Callable[[nn.Module, int], dict] | None) -> Callable[[nn.Module, int], dict]:
@@ -471,6 +485,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+def _hidden_widths(text: str) -> tuple[int, ...]:
+    try:
+        return parse_hidden(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(t("errors.hidden_text", "en", value=text)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m core.train", description="Train the lesson's MNIST model and report each epoch.")
     p.add_argument("--epochs", type=int, default=3)
@@ -482,6 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--batchnorm", action="store_true")
     p.add_argument("--model", choices=list(MODEL_NAMES), default="mlp")
+    p.add_argument("--hidden", type=_hidden_widths, default=LESSON_HIDDEN,
+                   help="the MLP's hidden layers' widths, e.g. 128,64 (default); 0 or \"\" for none; at most "
+                        f"{MAX_HIDDEN_LAYERS} layers of 1 to {MAX_WIDTH} units")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
+                   help="after each of the MLP's hidden layers (none: the layers stay one linear map)")
     p.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     p.add_argument("--data-dir", default=None, help="folder with MNIST/raw/… (default: $TLL_DATA_DIR or ./data)")
     p.add_argument("--offline", action="store_true", help="never try to download MNIST")
@@ -499,8 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(model=args.model, batch_size=args.batch_size, learning_rate=args.lr,
-                       optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
+    return TrainConfig(model=args.model, hidden=args.hidden, activation=args.activation, batch_size=args.batch_size,
+                       learning_rate=args.lr, optimizer=args.optimizer, momentum=args.momentum,
+                       weight_decay=args.weight_decay,
                        dropout=args.dropout, batchnorm=args.batchnorm, epochs=args.epochs, seed=args.seed,
                        device=args.device, loader=args.loader, train_subset=args.train_subset,
                        augment=args.augment, patience=args.patience, cuda_graph=args.cuda_graph)

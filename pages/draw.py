@@ -84,11 +84,20 @@ why.caption(tr("draw.saliency_caption", digit=top))
 why.image(enlarge(saliency_picture(digit, digits.saliency(in_use.model, x))), clamp=True)
 
 st.header(tr("draw.inside_header"))
-st.caption(tr(f"draw.inside_caption_{in_use.config.model}"))
-for column, layer, h in zip(st.columns(2, gap="large"), (1, 2), digits.activations(in_use.model, x)):
-    cell = 20 if h.dim() == 1 else 4  # a unit is a 20-pixel square; a feature map keeps its pixels
-    column.image(enlarge(activation_picture(h), cell=cell), clamp=True)
-    column.caption(tr("draw.layer_active", layer=layer, count=int((h > 0).sum()), n=fmt_int(h.numel())))
+config = in_use.config
+layers = digits.activations(in_use.model, x)
+if config.model == "cnn":
+    st.caption(tr("draw.inside_caption_cnn"))
+elif layers:
+    st.caption(tr("draw.inside_caption_mlp", how=tr(f"draw.inside_how_{config.activation}")))
+else:
+    st.caption(tr("draw.inside_no_hidden"))
+signed_values = config.model == "mlp" and config.activation in ("tanh", "none")  # outputs below 0 as well
+for first in range(0, len(layers), 2):  # two layers to a row
+    for column, (layer, h) in zip(st.columns(2, gap="large"), enumerate(layers[first:first + 2], start=first + 1)):
+        cell = 20 if h.dim() == 1 else 4  # a unit is a 20-pixel square; a feature map keeps its pixels
+        column.image(enlarge(activation_picture(h, signed_values), cell=cell), clamp=True)
+        column.caption(tr("draw.layer_active", layer=layer, count=int((h > 0).sum()), n=fmt_int(h.numel())))
 
 st.header(tr("draw.teach_header"))
 st.write(tr("draw.teach_intro"))

@@ -91,7 +91,7 @@ if (arch, dropout, batchnorm) == (c.model, c.dropout > 0, c.batchnorm):
     model = copy.deepcopy(in_use.model).cpu()  # the shared model is never changed; the graph is drawn on the CPU
     st.caption(model_caption(in_use))
 else:
-    model = G.fresh_model(arch, p_drop if dropout else 0.0, batchnorm)
+    model = G.fresh_model(arch, p_drop if dropout else 0.0, batchnorm, hidden=c.hidden, activation=c.activation)
     st.info(tr("graph.fresh", model=arch.upper()))
 
 train = dataset().train

@@ -5,7 +5,7 @@ from core import noise
 from core.i18n import fmt_int, fmt_seconds
 from ui import noise_charts as charts
 from ui import noise_reports
-from ui.session import current_model, current_run, dataset, lang, model_caption, tr
+from ui.session import current_model, current_run, dataset, lang, model_caption, model_label, tr
 
 SAMPLE_CHOICES = (500, 1000, 2000, 4000, 8000, 16000, 30000, 60000)
 DRAW_CHOICES = (10, 20, 50, 100, 200)
@@ -18,7 +18,7 @@ in_use = current_model()
 labels = {k: tr(f"noise.model_{k}") for k in ("current", "fresh")}
 which = st.radio(tr("noise.model_label"), list(labels), format_func=labels.get,
                  horizontal=True, key="noise_model")
-fresh_caption = tr("noise.fresh_caption", model=in_use.config.model.upper())
+fresh_caption = tr("noise.fresh_caption", model=model_label(in_use.config))
 st.caption(model_caption(in_use) if which == "current" else fresh_caption)
 
 splits = dataset()

@@ -92,16 +92,22 @@ else:
 st.header(tr("results.filters_header"))
 stages = {k: tr(f"results.stage_{k}") for k in ("trained", "initial")}
 stage = st.radio(tr("results.stage"), list(stages), format_func=stages.get, horizontal=True, key="filters_stage")
-model = in_use.model if stage == "trained" else per_model("initial", lambda: init_model(in_use.config, device))
-filters = first_layer_filters(model)  # (128, 28, 28) for the MLP, (16, 3, 3) for the CNN
-st.caption(tr(f"results.filters_caption_{in_use.config.model}", n=len(filters)))
-dead = per_model(f"dead_{stage}", lambda: int((first_layer_activity(digits.for_inference(model), val.x) == 0).sum()))
-dead_key = f"results.dead_units_{in_use.config.model}" if stage == "trained" else "results.dead_units_initial"
-st.caption(tr(dead_key, count=dead, n=len(filters)))
+config = in_use.config
+model = in_use.model if stage == "trained" else per_model("initial", lambda: init_model(config, device))
+filters = first_layer_filters(model)  # (128, 28, 28) for the lesson's MLP, (10, 28, 28) without hidden layers
+first = "output" if config.model == "mlp" and not config.hidden else config.model  # the first layer is the output layer
+st.caption(tr(f"results.filters_caption_{first}", n=len(filters)))
+if config.model == "cnn" or (first == "mlp" and config.activation == "relu"):  # units die where a ReLU follows
+    dead = per_model(f"dead_{stage}",
+                     lambda: int((first_layer_activity(digits.for_inference(model), val.x) == 0).sum()))
+    dead_key = f"results.dead_units_{config.model}" if stage == "trained" else "results.dead_units_initial"
+    st.caption(tr(dead_key, count=dead, n=len(filters)))
+elif first == "mlp":
+    st.caption(tr(f"results.no_dead_units_{config.activation}"))
 # one colour scale, the trained weights', for every unit and both stages: a pale unit has small weights
 scale = first_layer_filters(in_use.model).abs().flatten().quantile(0.99).item()
 pictures = [signed(f, under=1.0, scale=scale) for f in filters]  # on white: red = positive, blue = negative
-st.image(enlarge(tile(pictures, columns=16), cell=3 if in_use.config.model == "mlp" else 12), clamp=True)
+st.image(enlarge(tile(pictures, columns=min(16, len(pictures))), cell=12 if config.model == "cnn" else 3), clamp=True)
 
 st.header(tr("results.test_header"))
 st.caption(tr("results.test_caption"))

@@ -26,3 +26,17 @@ def finished_job(config, splits, owner: str, **kwargs):
     while not job.state.snapshot().done and time.monotonic() < deadline:
         time.sleep(0.05)
     return job
+
+
+# MLP shapes every page that shows a model must handle: (hidden layers, activation)
+SHAPES = {"no-hidden-layer-tanh": ((), "tanh"), "four-sigmoid-layers": ((64, 64, 64, 64), "sigmoid"),
+          "no-activation": ((128, 64), "none")}
+
+
+def shaped_run(splits, hidden: tuple[int, ...], activation: str, owner: str):
+    """A session's Run 1: one quick epoch of an MLP with these hidden layers and activation."""
+    from core.train import TrainConfig
+    from ui.runs import SessionRun
+
+    config = TrainConfig(hidden=hidden, activation=activation, epochs=1, train_subset=300, device="cpu")
+    return SessionRun(1, finished_job(config, splits, owner=owner))

@@ -1,10 +1,13 @@
-"""Saving and loading a model: a round trip, bytes for a download, and files that are refused."""
+"""Saving and loading a model: a round trip, bytes for a download, the lecture's file, and files that are refused."""
 import io
+import json
 
 import pytest
 import torch
+from torch import nn
 
 from core import data as D
+from core import confusion as C
 from core.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, read_checkpoint, save_checkpoint
 from core.i18n import t
 from core.train import TrainConfig, train
@@ -49,7 +52,7 @@ def test_foreign_files_are_refused_in_the_learners_language(trained):
         read_checkpoint(plain.getvalue(), "weights.pt")
     assert exc.value.key == "checkpoint_foreign"
     in_japanese = t(f"errors.{exc.value.key}", "ja", **exc.value.params)
-    assert in_japanese == "weights.pt は Training Loop Lab で保存されたモデルではありません。"
+    assert in_japanese.startswith("weights.pt は Training Loop Lab で保存されたモデルではなく、講義のモデルファイル")
     odd = io.BytesIO()  # the right format, a config no model of this app has
     torch.save({"format": "training-loop-lab/1", "config": '{"model": "mlp", "dropout": 5.0}',
                 "state_dict": trained.model.state_dict()}, odd)
@@ -64,3 +67,69 @@ def test_a_model_trained_on_a_gpu_loads_on_a_machine_without_one(trained, monkey
     data = checkpoint_bytes(trained.model, TrainConfig(batch_size=128, dropout=0.2, **{**TINY, "device": "cuda"}))
     model, config = read_checkpoint(data, "from-gpu.pt")
     assert config.device == "cuda" and next(model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize("hidden,activation", [((), "tanh"), ((64, 64, 64, 64), "sigmoid"), ((256, 128), "none")])
+def test_any_shape_round_trips_through_a_checkpoint(splits, hidden, activation):
+    config = TrainConfig(hidden=hidden, activation=activation, batchnorm=True, **TINY)
+    result = train(config, splits)
+    model, loaded = read_checkpoint(checkpoint_bytes(result.model, config), "shape.pt")
+    assert loaded == config and loaded.hidden == hidden and loaded.activation == activation
+    x = D.to_tensors(splits.val, limit=10).x
+    assert torch.equal(model(x), result.model(x))
+
+
+def test_a_checkpoint_saved_before_shapes_were_settings_loads_as_the_lessons_mlp(trained, splits):
+    """Its config has no "hidden" nor "activation": 784-128-64-10 with ReLU, the only MLP there was."""
+    old = {k: v for k, v in json.loads(trained.config.to_json()).items() if k not in ("hidden", "activation")}
+    data = io.BytesIO()
+    torch.save({"format": "training-loop-lab/1", "config": json.dumps(old),
+                "state_dict": trained.model.state_dict()}, data)
+    model, config = read_checkpoint(data.getvalue(), "old.pt")
+    assert config.hidden == (128, 64) and config.activation == "relu" and config == trained.config
+    x = D.to_tensors(splits.val, limit=10).x
+    assert torch.equal(model(x), trained.model(x))
+
+
+class MNISTClassifier(nn.Module):
+    """The lecture's model, as its code writes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer1 = nn.Linear(28 * 28, 128)
+        self.layer2 = nn.Linear(128, 64)
+        self.layer3 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = x.view(-1, 28 * 28)  # flatten the 28×28 image
+        x = torch.relu(self.layer1(x))
+        x = torch.relu(self.layer2(x))
+        return self.layer3(x)
+
+
+def test_the_lectures_model_file_loads_as_the_lessons_mlp(splits, tmp_path):
+    lecture = MNISTClassifier().eval()
+    path = tmp_path / "mnist_model.pth"
+    torch.save(lecture.state_dict(), path)  # the lecture: torch.save(model.state_dict(), 'mnist_model.pth')
+    model, config = read_checkpoint(path.read_bytes(), "mnist_model.pth")  # the sidebar's upload
+    assert config == TrainConfig() and not model.training
+    x = D.to_tensors(splits.val, limit=50).x  # the same normalized digits for both
+    with torch.no_grad():
+        assert torch.equal(model(x), lecture(x))
+    on_disk, _ = load_checkpoint(path, expect_model="mlp")  # python -m core.confusion --checkpoint mnist_model.pth
+    assert torch.equal(on_disk(x), model(x))
+    out = io.StringIO()
+    assert C.main(["--checkpoint", str(path)], out=out) == 0 and "val: accuracy" in out.getvalue()
+
+
+def test_a_changed_lecture_model_is_refused_in_words(tmp_path):
+    wider = MNISTClassifier()
+    wider.layer1, wider.layer2 = nn.Linear(784, 256), nn.Linear(256, 64)
+    data = io.BytesIO()
+    torch.save(wider.state_dict(), data)
+    with pytest.raises(CheckpointError, match=r"does not match the MLP architecture \(differs at: fc1.bias"):
+        read_checkpoint(data.getvalue(), "mnist_model.pth")
+    renamed = io.BytesIO()  # the lecture's layers under other names: not the lecture's file
+    torch.save({k.replace("layer", "fc"): v for k, v in MNISTClassifier().state_dict().items()}, renamed)
+    with pytest.raises(CheckpointError, match="not the lecture's model file either"):
+        read_checkpoint(renamed.getvalue(), "renamed.pth")

@@ -32,7 +32,8 @@ def test_plain_output_names_the_data_source():
 
 
 def test_bad_arguments_get_one_line_and_exit_code_2():
-    for args in (["--batch-size", "0"], ["--optimizer", "magic"], ["--lr", "abc"], ["--dropout", "1.5"]):
+    for args in (["--batch-size", "0"], ["--optimizer", "magic"], ["--lr", "abc"], ["--dropout", "1.5"],
+                 ["--hidden", "128,0"], ["--activation", "swish"]):
         out = run_cli(*args, "--offline")
         assert out.returncode == 2, args
         assert len(out.stderr.strip().splitlines()) == 1 and out.stderr.startswith("error:"), out.stderr
@@ -43,3 +44,25 @@ def test_the_cuda_graph_is_on_unless_asked_off():
 
     assert config_from_args(build_parser().parse_args([])).cuda_graph
     assert not config_from_args(build_parser().parse_args(["--no-cuda-graph"])).cuda_graph
+
+
+def test_hidden_layers_and_activation_from_the_command_line(tmp_path):
+    from core.checkpoint import load_checkpoint
+    from core.train import build_parser, config_from_args
+
+    def parsed(*args):
+        return config_from_args(build_parser().parse_args(list(args)))
+
+    assert parsed().hidden == (128, 64) and parsed().activation == "relu"  # the lesson's
+    assert parsed("--hidden", "256,128,64", "--activation", "tanh").hidden == (256, 128, 64)
+    assert parsed("--hidden", "").hidden == parsed("--hidden", "0").hidden == ()
+    out = run_cli("--epochs", "1", "--train-subset", "256", "--offline", "--json", "--hidden", "32",
+                  "--activation", "sigmoid", "--save", str(tmp_path / "m.pt"))
+    assert out.returncode == 0, out.stderr
+    model, config = load_checkpoint(tmp_path / "m.pt")
+    assert config.hidden == (32,) and config.activation == "sigmoid" and model.fc1.weight.shape == (32, 784)
+    bad = run_cli("--hidden", "128,abc", "--offline")
+    assert bad.stderr == ("error: argument --hidden: Hidden layers are given as their widths separated by commas, "
+                          "such as 128,64, or 0 for none (got \"128,abc\"). (see --help)\n")
+    too_many = run_cli("--hidden", "8,8,8,8,8", "--offline")
+    assert "An MLP here has at most 4 hidden layers" in too_many.stderr

@@ -129,6 +129,19 @@ def test_predict_gives_probabilities_without_touching_the_shared_model(splits, m
     assert torch.equal(first, second) and training.training  # evaluation mode on a copy: no dropout noise
 
 
+@pytest.mark.parametrize("hidden,activation", [((), "tanh"), ((64, 64, 64, 64), "sigmoid"), ((128, 64), "none")])
+def test_any_shape_is_read_layer_by_layer(splits, hidden, activation):
+    model = MLP(dropout=0.3, batchnorm=True, hidden=hidden, activation=activation).train()
+    x = digits.model_input(splits.test.images[0])
+    layers = digits.activations(model, x)
+    assert [h.shape for h in layers] == [(w,) for w in hidden] and model.training  # read on an eval copy
+    if activation == "sigmoid":
+        assert all(((0 < h) & (h < 1)).all() for h in layers)
+    probs = digits.predict(model, x)
+    assert probs.shape == (10,) and torch.isclose(probs.sum(), torch.tensor(1.0))
+    assert digits.saliency(model, x).shape == (28, 28)
+
+
 def test_saliency_is_the_gradient_of_the_top_logit(splits, model):
     x = digits.model_input(splits.test.images[1])
     grad = digits.saliency(model, x)

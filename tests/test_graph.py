@@ -117,6 +117,23 @@ def test_batchnorm_adds_its_nodes_and_parameters(batch):
     assert {"bn1", "bn2"} <= set(g.groups)
 
 
+SHAPES = [((), "tanh"), ((64, 64, 64, 64), "sigmoid"), ((128, 64), "none")]  # hidden layers, activation
+
+
+@pytest.mark.parametrize("hidden,activation", SHAPES)
+def test_any_shape_is_grouped_layer_by_layer(batch, hidden, activation):
+    g = G.model_graph(G.fresh_model("mlp", batchnorm=True, hidden=hidden, activation=activation), *batch).graph
+    layers = range(1, len(hidden) + 2)
+    assert [call for call in g.groups if call[:2] in ("fc", "bn")] == [
+        name for i in layers for name in (f"fc{i}", f"bn{i}") if name != f"bn{len(hidden) + 1}"]
+    counts = g.op_counts()
+    assert counts["AddmmBackward0"] == len(layers) and len(g.params()) == 2 * len(layers) + 2 * len(hidden)
+    between = {op: n for op, n in counts.items() if op in ("ReluBackward0", "TanhBackward0", "SigmoidBackward0")}
+    expected = {"tanh": "TanhBackward0", "sigmoid": "SigmoidBackward0"}.get(activation)
+    assert between == ({expected: len(hidden)} if expected and hidden else {})  # one per hidden layer; none: none
+    assert g.node(f"fc{len(hidden) + 1}.weight").shape == (10, hidden[-1] if hidden else 784)
+
+
 def test_no_grad_records_no_graph(batch):
     model = MLP()
     result = G.model_graph(model, *batch, mode="no_grad")

@@ -30,8 +30,8 @@ def run_script(config: TrainConfig, mnist_dir, monkeypatch, capsys) -> tuple[dic
 
 def assert_same_as_the_app(config: TrainConfig, namespace: dict, out: str) -> None:
     model = namespace["model"]
-    assert [p.shape for p in model.parameters()] == [p.shape for p in build_model(
-        config.model, config.dropout, config.batchnorm).parameters()]  # layer for layer the app's model
+    app_model = build_model(config.model, config.dropout, config.batchnorm, config.hidden, config.activation)
+    assert [p.shape for p in model.parameters()] == [p.shape for p in app_model.parameters()]  # layer for layer
     assert len(namespace["train_loader"].dataset) == config.train_subset
     assert namespace["train_loader"].batch_size == config.batch_size
     assert len(namespace["val_set"]) == round(len(namespace["full_train"]) * D.VAL_FRACTION)
@@ -64,3 +64,22 @@ def test_every_option_appears_in_the_script_and_it_still_runs(config, optimizer,
     if config.augment:  # only the training samples are augmented
         assert namespace["train_set"].dataset.dataset.transform is namespace["augment"]
         assert namespace["val_set"].dataset.transform is namespace["transform"]
+
+
+@pytest.mark.parametrize("config, shape, activations", [
+    (TrainConfig(hidden=(), activation="tanh", epochs=1, train_subset=300, device="cpu"), "784 → 10", []),
+    (TrainConfig(hidden=(64, 64, 64, 64), activation="sigmoid", batchnorm=True, dropout=0.1, epochs=1,
+                 train_subset=300, device="cpu"), "784 → 64 → 64 → 64 → 64 → 10", ["Sigmoid"] * 4),
+    (TrainConfig(activation="none", epochs=1, train_subset=300, device="cpu"),
+     "784 → 128 → 64 → 10, no activation function", []),
+], ids=["no-hidden-layer", "four-sigmoid-layers", "no-activation"])
+def test_the_script_builds_the_chosen_layers_and_activation(config, shape, activations, mnist_dir, monkeypatch,
+                                                            capsys):
+    code = lesson_code(config)
+    assert f"model = nn.Sequential(  # ④ {shape}\n" in code
+    namespace, out = run_script(config, mnist_dir, monkeypatch, capsys)
+    assert_same_as_the_app(config, namespace, out)
+    layers = [type(m).__name__ for m in namespace["model"]]
+    assert [n for n in layers if n in ("ReLU", "Tanh", "Sigmoid")] == activations
+    assert layers.count("Linear") == len(config.hidden) + 1 and layers.count("BatchNorm1d") == (
+        len(config.hidden) if config.batchnorm else 0)

@@ -15,9 +15,10 @@ from core.checkpoint import save_checkpoint
 from core.train import Trainer, TrainConfig, train
 
 
-def fresh(name: str, dropout: float = 0.0, batchnorm: bool = False, dtype=torch.float64):
-    """A fresh model; with BatchNorm its running statistics are made non-trivial, so eval mode matters."""
-    model = build_model(name, dropout, batchnorm).to(dtype)
+def fresh(name: str, dropout: float = 0.0, batchnorm: bool = False, dtype=torch.float64, **shape):
+    """A fresh model (`shape`: the MLP's hidden= and activation=); with BatchNorm its running statistics
+    are made non-trivial, so eval mode matters."""
+    model = build_model(name, dropout, batchnorm, **shape).to(dtype)
     for m in model.modules():
         if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             m.running_mean.uniform_(-0.5, 0.5)
@@ -59,6 +60,21 @@ def test_fast_per_sample_norms_equal_a_plain_loop(splits, name, dropout, batchno
     assert isinstance(grads, noise.LinearGrads if name == "mlp" else noise.VmapGrads)
     assert model.training  # the mode it came in with is restored
     assert torch.allclose(fast, reference, rtol=1e-4, atol=0)
+
+
+@pytest.mark.parametrize("hidden,activation", [((), "tanh"), ((64, 64, 64, 64), "sigmoid"), ((128, 64), "none")])
+def test_exact_per_sample_norms_for_any_stack_of_linear_layers(splits, hidden, activation):
+    model = fresh("mlp", 0.3, True, hidden=hidden, activation=activation)
+    x, y = samples(splits, 12)
+    per_sample = torch.stack([flat(g) for g in loop_grads(model, x, y)])  # (N, P), one backward per sample
+    with noise.evaluation_mode(model):
+        grads = noise.per_sample_gradients(model, x, y)
+        assert isinstance(grads, noise.LinearGrads)
+        assert torch.allclose(grads.sq_norms(), per_sample.pow(2).sum(1), rtol=1e-9, atol=0)
+    full = per_sample.mean(0)
+    scale = noise.noise_scale(model, x, y)
+    assert scale.trace_sigma == pytest.approx((per_sample - full).pow(2).sum(1).mean().item(), rel=1e-9)
+    assert scale.grad_norm_sq == pytest.approx(full.pow(2).sum().item(), rel=1e-9)
 
 
 def test_fast_path_agrees_in_float32_too(splits):

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from apptest import SHAPES, open_page, shaped_run
 from conftest import ROOT
 from core import digits
 from core.i18n import t
@@ -95,6 +96,25 @@ def test_hidden_layers_are_laid_out_as_grids_of_units_or_feature_maps():
     assert maps.shape == (2 * 29 - 1, 8 * 29 - 1, 3)
     off = activation_picture(torch.tensor([0.0, 2.0, 1.0, 0.0] * 16))
     assert off.max() == 1 and (off[0, 0] == 0).all()  # black where the ReLU cut the value to 0
+
+
+@pytest.mark.parametrize("hidden,activation", SHAPES.values(), ids=SHAPES)
+def test_every_shape_shows_each_of_its_hidden_layers(drawn, splits, hidden, activation):
+    run = shaped_run(splits, hidden, activation, owner=f"draw-{activation}")
+    at = open_page("pages/draw.py", "en", runs=[run], canvas_0={"drawing": {"raw": {"objects": []},
+                                                                           "data": png_url(drawn[0])}})
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"Model in use: your Run 1 — MLP {' → '.join(map(str, [784, *hidden, 10]))}")
+               for c in captions)
+    assert len(at.get("image")) == 2 + len(hidden)  # what it sees, the saliency, one picture per hidden layer
+    x = digits.model_input(digits.to_mnist(drawn[0]))
+    with torch.no_grad():
+        layers = run.job.state.result.model.hidden(x)
+    for i, (h, width) in enumerate(zip(layers, hidden), 1):
+        assert f"Hidden layer {i}: {int((h > 0).sum())} of {width} values are above 0." in captions
+    inside = t("draw.inside_no_hidden") if not hidden else t(
+        "draw.inside_caption_mlp", how=t(f"draw.inside_how_{activation}"))
+    assert inside in captions
 
 
 def test_teaching_one_step_shows_before_and_after_and_can_be_kept_or_discarded(drawn):

@@ -1,6 +1,9 @@
-"""The computation-graph page: both parts render for the MLP and the CNN, in both languages."""
+"""The computation-graph page: both parts render for the MLP (any shape) and the CNN, in both languages."""
+import pytest
 from streamlit.testing.v1 import AppTest
 
+import apptest
+from apptest import SHAPES, shaped_run
 from conftest import ROOT
 
 
@@ -74,3 +77,17 @@ def test_cnn_model_graph_renders_in_every_mode():
     assert not at.exception and "conv2 · Conv2d" in charts(at)[1]
     at.radio(key="mode").set_value("no_grad").run()
     assert not at.exception and "loss.grad_fn" in texts(at.info)
+
+
+@pytest.mark.parametrize("hidden,activation", SHAPES.values(), ids=SHAPES)
+def test_every_shape_is_drawn_layer_by_layer(splits, hidden, activation):
+    at = apptest.open_page("pages/graph.py", "en", runs=[shaped_run(splits, hidden, activation, f"graph-{activation}")])
+    layers = len(hidden) + 1
+    assert "your Run 1 — MLP" in texts(at.caption)
+    model = charts(at)[1]
+    assert all(f"fc{i} · Linear" in model for i in range(1, layers + 1)) and f"fc{layers + 1}" not in model
+    assert list(at.dataframe[0].value.iloc[:, 0]) == [f"fc{i}.{p}" for i in range(1, layers + 1)
+                                                      for p in ("weight", "bias")]
+    at.checkbox(key="batchnorm").set_value(True).run()  # a fresh model of the same shape, with BatchNorm
+    assert not at.exception and "untrained MLP" in texts(at.info)
+    assert at.dataframe[0].value.shape[0] == 4 * layers - 2  # each hidden layer's BatchNorm adds γ and β

@@ -234,6 +234,53 @@ def test_presets_and_shared_links_set_the_controls():
     assert nonsense.select_slider(key="batch_size").value == 64 and not nonsense.exception
 
 
+def test_the_models_shape_is_chosen_counted_linked_and_trained():
+    at = open_lab()
+
+    def parameters() -> str:
+        return next(c.value for c in at.caption if "parameters (weights and biases)" in c.value)
+
+    assert at.selectbox(key="hidden").value == (128, 64) and at.radio(key="activation").value == "relu"
+    assert parameters() == "784 → 128 → 64 → 10: 109,386 parameters (weights and biases) to learn."
+    assert at.selectbox(key="hidden").options == ["none", "32", "128", "128-64 (lesson)", "256-128", "128-64-32",
+                                                  "64-64-64-64"]
+    at.selectbox(key="hidden").set_value(()).run()
+    assert parameters().startswith("784 → 10: 7,850 parameters") and at.radio(key="activation").disabled
+    assert "nn.Linear(784, 10)," in at.code[0].value and "nn.ReLU()" not in at.code[0].value
+    at.selectbox(key="hidden").set_value((64, 64, 64, 64)).run()
+    at.radio(key="activation").set_value("sigmoid").run()
+    assert "784 → 64 → 64 → 64 → 64 → 10: 63,370 parameters" in parameters()
+    assert at.code[0].value.count("nn.Sigmoid()") == 4
+    assert at.query_params["hidden"] == "64,64,64,64" and at.query_params["activation"] == "sigmoid"
+    at.radio(key="model").set_value("cnn").run()  # the CNN has its own layers
+    assert at.selectbox(key="hidden").disabled and at.radio(key="activation").disabled
+    assert parameters() == "The CNN has 20,490 parameters (weights and biases) to learn."
+    at.radio(key="model").set_value("mlp").run()
+    at.button(key="preset_optimizer_1").click().run()  # a preset leaves the model's shape as chosen
+    assert at.selectbox(key="hidden").value == (64, 64, 64, 64) and at.radio(key="activation").value == "sigmoid"
+    at.slider(key="epochs").set_value(1)
+    at.selectbox(key="train_subset").set_value(300).run()
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    config = at.session_state["runs"][-1].config
+    assert config.hidden == (64, 64, 64, 64) and config.activation == "sigmoid"
+    assert at.dataframe[0].value["Model"][0] == "MLP 784 → 64 → 64 → 64 → 64 → 10 (sigmoid)"
+    for hidden in ("0", ""):  # a shared link: no hidden layer
+        shared = open_lab("ja", hidden=hidden, activation="tanh")
+        assert shared.selectbox(key="hidden").value == () and shared.radio(key="activation").value == "tanh"
+        assert "7,850 個" in " ".join(c.value for c in shared.caption)
+    nonsense = open_lab(hidden="5,5", activation="swish")  # ignored, not a crash
+    assert nonsense.selectbox(key="hidden").value == (128, 64) and nonsense.radio(key="activation").value == "relu"
+    from urllib.parse import parse_qsl, urlsplit
+
+    from core.train import TrainConfig
+    from ui.classes import lab_link
+
+    link = lab_link(TrainConfig(hidden=(256, 128), activation="none"))  # a run's Lab link on the class wall
+    linked = open_lab(**dict(parse_qsl(urlsplit(link).query)))
+    assert linked.selectbox(key="hidden").value == (256, 128) and linked.radio(key="activation").value == "none"
+
+
 def test_gradient_noise_recorded_each_epoch_is_plotted_beside_the_loss():
     at = open_lab(epochs="2", train_subset="1000", batch_size="128")
     at.checkbox(key="record_noise").check()

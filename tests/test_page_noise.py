@@ -1,10 +1,12 @@
 """The noise page measures the model in use (or a fresh one) and draws its four plots."""
-
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
-from apptest import finished_job, open_page
+import pytest
+
+from apptest import SHAPES, finished_job, open_page, shaped_run
 from core import data as D
+from core.models import shape_text
 from core.noise import make_epoch_hook
 from core.train import TrainConfig
 from ui.runs import SessionRun
@@ -81,6 +83,16 @@ def test_the_sessions_latest_run_with_noise_recorded_per_epoch(splits):
     epochs_chart = charts(at)[4]
     assert [row["epoch"] for row in plotted(epochs_chart)] == [1, 2]
     assert {"trace_sigma", "grad_norm_sq", "b_simple"} <= set(plotted(epochs_chart)[0])
+
+
+@pytest.mark.parametrize("hidden,activation", SHAPES.values(), ids=SHAPES)
+def test_every_shape_is_measured_exactly_and_plotted(splits, hidden, activation):
+    at = open_page(PAGE, "en", runs=[shaped_run(splits, hidden, activation, f"noise-{activation}")],
+                   noise_samples_mlp=2000)
+    assert "your Run 1 — MLP" in at.caption[0].value and "2,000 training samples" in at.caption[1].value
+    assert assert_four_plots(at) > 0
+    at.radio(key="noise_model").set_value("fresh").run()  # the same shape's initial weights
+    assert not at.exception and at.caption[0].value.startswith(f"A fresh MLP {shape_text(hidden)}")
 
 
 def test_the_training_labs_noise_chart_has_one_panel_per_quantity_and_one_line_per_run():

@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest import finished_job, open_page
+from apptest import SHAPES, finished_job, open_page, shaped_run
 from core import confusion as C
 from core.train import TrainConfig
 from ui.runs import SessionRun
@@ -112,6 +112,21 @@ def test_a_cnn_run_shows_its_sixteen_filters_and_counts_dead_units(splits):
     captions = " ".join(c.value for c in at.caption)
     assert "your Run 1 — CNN" in captions and "16 filters of 3×3" in captions
     assert "of the 16 filters never fire" in captions
+
+
+@pytest.mark.parametrize("hidden,activation", SHAPES.values(), ids=SHAPES)
+def test_every_shape_shows_its_first_layer_and_says_whether_units_can_die(splits, hidden, activation):
+    at = open_page(PAGE, "en", runs=[shaped_run(splits, hidden, activation, owner=f"results-{activation}")])
+    captions = " ".join(c.value for c in at.caption)
+    if hidden:
+        assert f"Each of the first layer's {hidden[0]} units multiplies the 784 pixels" in captions
+        assert "No unit dies here" in captions and "never fire" not in captions  # no ReLU: no dead unit
+    else:  # the first layer is the output layer: one picture per digit, no hidden unit to die
+        assert "no hidden layer, so its first layer is the output layer: each of the 10 digits' scores" in captions
+        assert "dies" not in captions and "never fire" not in captions
+    pictures = at.get("image")[-1].proto.imgs[0].url
+    at.radio(key="filters_stage").set_value("initial").run()  # the same shape's initial weights
+    assert not at.exception and at.get("image")[-1].proto.imgs[0].url != pictures
 
 
 def test_a_loaded_model_is_used_until_a_newer_run_ends(splits):

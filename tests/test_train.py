@@ -1,4 +1,5 @@
-"""The training loop: optimizers, divergence, stopping, determinism, checkpoints."""
+"""The training loop: optimizers, divergence, stopping, determinism, checkpoints, model shapes."""
+import json
 import math
 from dataclasses import replace
 
@@ -7,6 +8,7 @@ import torch
 
 from core import data as D
 from core.models import MLP
+from core.noise import intra_op_threads
 from core.train import (OPTIMIZERS, ConfigError, EpochEvent, StepEvent, TrainConfig, Trainer, diverged, make_optimizer,
                         train, train_step)
 
@@ -153,6 +155,46 @@ def test_impossible_settings_are_refused_in_words(field, value, key):
     with pytest.raises(ConfigError) as err:
         TrainConfig(**{field: value}).validate()
     assert err.value.key == key and str(value) in str(err.value)
+
+
+@pytest.mark.parametrize("hidden,activation,key,words", [
+    ((16,) * 5, "relu", "hidden_layers", "at most 4 hidden layers (got (16, 16, 16, 16, 16))"),
+    ((128, 0), "relu", "hidden_width", "1 to 1024 units (got 0)"),
+    ((2048,), "relu", "hidden_width", "1 to 1024 units (got 2048)"),
+    (("wide",), "relu", "hidden_width", "(got wide)"),
+    ("128", "relu", "hidden_layers", "(got 128)"),
+    ((128, 64), "swish", "activation", 'no activation function called "swish". Choose one of: relu, tanh, sigmoid'),
+])
+def test_nonsense_model_shapes_are_refused_in_words(hidden, activation, key, words):
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(hidden=hidden, activation=activation).validate()
+    assert err.value.key == key and words in str(err.value)
+
+
+# The lesson's model trained with the default settings (2 epochs, seed 0, bundled sample, one CPU thread:
+# more threads sum in another order), measured before hidden layers and activations became settings.
+# (train loss, validation loss) per epoch: the default must stay bit for bit what it was.
+LESSON_LOSSES = [(0.9925867731571197, 0.45475714111328125), (0.40138471019268035, 0.35108782958984375)]
+WITH_BN_AND_DROPOUT = [(1.6469093132019044, 1.0011891479492188), (1.005650463104248, 0.6992828369140625)]
+
+
+@pytest.mark.parametrize("settings,losses", [
+    ({}, LESSON_LOSSES), (dict(dropout=0.3, batchnorm=True, train_subset=2000), WITH_BN_AND_DROPOUT)],
+    ids=["lesson", "batchnorm-dropout"])
+def test_the_lessons_model_trains_bit_for_bit_as_before_shapes_were_settings(splits, settings, losses):
+    with intra_op_threads(1):
+        result = train(TrainConfig(epochs=2, device="cpu", **settings), splits)
+    assert [(e.train_loss, e.val_loss) for e in result.epochs] == losses
+
+
+@pytest.mark.parametrize("hidden,activation", [((), "tanh"), ((64, 64, 64, 64), "sigmoid"), ((128, 64), "none")])
+def test_every_shape_trains_and_its_settings_survive_json(splits, hidden, activation):
+    config = TrainConfig(hidden=hidden, activation=activation, **TINY)
+    again = TrainConfig.from_dict(json.loads(config.to_json()))  # as a checkpoint or the run store keeps it
+    assert again == config and again.hidden == hidden
+    result = train(config, splits)
+    assert result.status == "finished" and result.model.hidden_sizes == hidden
+    assert result.model.activation == activation and math.isfinite(result.epochs[-1].val_loss)
 
 
 def test_asking_for_a_missing_gpu_is_refused(splits, monkeypatch):

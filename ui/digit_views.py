@@ -7,6 +7,8 @@ import torch
 from ui.pictures import signed, tile
 from ui.session import tr
 
+BACKGROUND = 0.35  # mid-grey between feature maps and after a layer's last unit: no unit there
+
 
 def probability_bars(series: dict[str, torch.Tensor]) -> alt.Chart:
     """The ten probabilities of each named series (10,), side by side per digit."""
@@ -27,12 +29,19 @@ def saliency_picture(digit: torch.Tensor, grad: torch.Tensor) -> np.ndarray:
     return signed(grad, digit.numpy()[..., None] / 255 * 0.6)
 
 
-def activation_picture(h: torch.Tensor) -> np.ndarray:
-    """One hidden layer's ReLU outputs as a grey picture, brighter = larger, black = 0 (cut off by
-    the ReLU): 128 or 64 units as a grid of 16 or 8 columns, a CNN's feature maps side by side."""
-    grey = (h / max(h.max().item(), 1e-12)).numpy()
-    if grey.ndim == 1:  # (units,) → (units / columns, columns)
-        return np.repeat(grey.reshape(-1, 16 if grey.size > 64 else 8)[..., None], 3, axis=2)
-    maps = [np.repeat(m[..., None], 3, axis=2) for m in grey]  # (C, H, W) → C pictures (H, W, 3)
-    return tile(maps, columns=8, gap=1, background=0.35)
-
+def activation_picture(h: torch.Tensor, signed_values: bool = False) -> np.ndarray:
+    """One hidden layer's outputs as a picture, black = 0. Grey, brighter = larger (ReLU, sigmoid:
+    never negative), or with `signed_values` (tanh, no activation function) red = positive and
+    blue = negative. Units as a grid of 8, 16 or 32 columns, its last row filled out in mid-grey;
+    a CNN's feature maps side by side."""
+    scale = max(h.abs().max().item(), 1e-12)
+    if signed_values:
+        picture = signed(h, under=0.0, scale=scale)
+    else:
+        picture = np.repeat((h / scale).numpy()[..., None], 3, axis=-1)
+    if h.dim() == 1:  # (units, 3) → (rows, columns, 3)
+        columns = 8 if len(h) <= 64 else 16 if len(h) <= 256 else 32
+        grid = np.full((-(-len(h) // columns) * columns, 3), BACKGROUND)
+        grid[:len(h)] = picture
+        return grid.reshape(-1, columns, 3)
+    return tile(list(picture), columns=8, gap=1, background=BACKGROUND)  # (C, H, W, 3) → C pictures

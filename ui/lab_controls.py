@@ -1,8 +1,9 @@
 """The Training Lab's controls: widgets with stable keys, kept in the URL and across page changes.
 
-Widget keys (tests drive them): batch_size, learning_rate, dropout, optimizer, epochs, model,
-device, loader, weight_decay, seed, patience, train_subset, record_noise. The URL holds the same names, so
-`?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment.
+Widget keys (tests drive them): batch_size, learning_rate, dropout, optimizer, epochs, model, hidden,
+activation, device, loader, weight_decay, seed, patience, train_subset, record_noise. The URL holds the
+same names, so `?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment
+(`hidden=128,64`, `hidden=0` for no hidden layer).
 """
 import streamlit as st
 
@@ -11,20 +12,23 @@ from core.device import available_devices
 from core.presets import PRESETS, preset_config, updates_per_epoch
 from core.confusion import make_watch_hook
 from core.train import LOADERS, OPTIMIZERS, TrainConfig, combine_hooks
-from core.models import MODEL_NAMES
+from core.models import ACTIVATIONS, LESSON_HIDDEN, MODEL_NAMES, hidden_text, parameter_count, parse_hidden, shape_text
 from ui.session import tr
 
 BATCH_SIZES = [2 ** k for k in range(11)]  # 1 … 1024
 LEARNING_RATES = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0]  # log scale
 SUBSETS = [0, 300, 1000, 3000]  # 0 = the whole training set
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+# the MLP's hidden layers: none (one linear layer), one narrow or wide, the lesson's, wider, deeper, deepest
+HIDDEN_SHAPES = [(), (32,), (128,), LESSON_HIDDEN, (256, 128), (128, 64, 32), (64, 64, 64, 64)]
 DEFAULTS = TrainConfig()
 PARSE = {"batch_size": int, "learning_rate": float, "dropout": float, "optimizer": str, "epochs": int,
-         "model": str, "device": str, "loader": str, "weight_decay": float, "seed": int, "patience": int,
-         "train_subset": int}
+         "model": str, "hidden": parse_hidden, "activation": str, "device": str, "loader": str,
+         "weight_decay": float, "seed": int, "patience": int, "train_subset": int}
 ALLOWED = {"batch_size": BATCH_SIZES, "learning_rate": LEARNING_RATES, "optimizer": list(OPTIMIZERS),
-           "model": list(MODEL_NAMES), "device": available_devices(), "loader": list(LOADERS),
-           "weight_decay": WEIGHT_DECAYS, "train_subset": SUBSETS}
+           "model": list(MODEL_NAMES), "hidden": HIDDEN_SHAPES, "activation": list(ACTIVATIONS),
+           "device": available_devices(), "loader": list(LOADERS), "weight_decay": WEIGHT_DECAYS,
+           "train_subset": SUBSETS}
 RANGES = {"dropout": (0.0, 0.8), "epochs": (1, 50), "seed": (0, 9999), "patience": (0, 10)}
 SAVED = "lab_settings"  # survives while the learner is on another page (widget state does not)
 
@@ -56,7 +60,7 @@ def init_state() -> None:
 
 def apply_preset(name: str, variant: int) -> None:
     """on_click of a preset button: set the controls to the preset's variant."""
-    keep = {k: st.session_state[k] for k in ("seed", "device", "model", "loader")}
+    keep = {k: st.session_state[k] for k in ("seed", "device", "model", "hidden", "activation", "loader")}
     config = preset_config(name, variant, **keep)
     for key in PARSE:
         st.session_state[key] = getattr(config, key)
@@ -74,11 +78,22 @@ def draw() -> None:
     # option labels looked up now, in this run's language: AppTest calls format_func between runs,
     # where the session's language cannot be read
     models = {m: tr(f"lab.model_{m}") for m in MODEL_NAMES}
+    shapes = {h: "-".join(map(str, h)) for h in HIDDEN_SHAPES}  # short: "128-64" fits a projector's column
+    shapes[()], shapes[LESSON_HIDDEN] = tr("lab.hidden_none"), tr("lab.hidden_lesson", shape=shapes[LESSON_HIDDEN])
+    activations = {a: tr(f"lab.activation_{a}") for a in ACTIVATIONS}
     devices = {d: tr(f"lab.device_{d}") for d in available_devices()}
     loaders = {name: tr(f"lab.loader_{name}") for name in LOADERS}
     subsets = {n: tr("lab.subset_all") if n == 0 else f"{n:,}" for n in SUBSETS}
     with st.expander(tr("lab.more_settings")):
         st.radio(tr("lab.model"), list(models), key="model", format_func=models.get, horizontal=True)
+        cnn = st.session_state.model == "cnn"  # the CNN has its own layers
+        st.selectbox(tr("lab.hidden"), list(shapes), key="hidden", format_func=shapes.get, disabled=cnn,
+                     help=tr("lab.hidden_help"))
+        st.radio(tr("lab.activation"), list(activations), key="activation", format_func=activations.get,
+                 horizontal=True, disabled=cnn or not st.session_state.hidden, help=tr("lab.activation_help"))
+        count = parameter_count(st.session_state.model, DEFAULTS.batchnorm, st.session_state.hidden)
+        st.caption(tr(f"lab.parameters_{st.session_state.model}", shape=shape_text(st.session_state.hidden),
+                      n=f"{count:,}"))
         st.selectbox(tr("lab.device"), list(devices), key="device", format_func=devices.get)
         st.radio(tr("lab.loader"), list(loaders), key="loader", format_func=loaders.get, help=tr("lab.loader_help"))
         st.select_slider(tr("lab.weight_decay"), WEIGHT_DECAYS, key="weight_decay", format_func=lambda v: f"{v:g}",
@@ -94,8 +109,15 @@ def config() -> TrainConfig:
     values = {k: st.session_state[k] for k in PARSE}
     st.session_state[SAVED] = values
     for key, value in values.items():
-        st.query_params[key] = f"{value:g}" if isinstance(value, float) else str(value)
+        st.query_params[key] = url_value(value)
     return TrainConfig(**values)
+
+
+def url_value(value) -> str:
+    """A setting as a Lab link writes it: "0.001", "sgd", "128,64" (hidden layers; "0" for none)."""
+    if isinstance(value, tuple):
+        return hidden_text(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def presets(n_train: int) -> None:

@@ -9,7 +9,7 @@ from core.i18n import MISSING
 from core.jobs import Snapshot
 from core.train import OPTIMIZERS
 from ui import runs
-from ui.session import base_model, tr
+from ui.session import base_model, model_label, tr
 
 
 def status_text(snap: Snapshot) -> str:
@@ -34,7 +34,7 @@ def _row(run: runs.SessionRun, snap: Snapshot) -> dict:
             tr("lab.col_val_loss"): _shown(last.val_loss if last else math.nan, "{:.4f}"),
             tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.batch_size"): c.batch_size,
             tr("lab.learning_rate"): f"{c.learning_rate:g}", tr("lab.dropout"): c.dropout,
-            tr("lab.optimizer"): OPTIMIZERS[c.optimizer], tr("lab.model"): c.model.upper(), tr("lab.seed"): c.seed,
+            tr("lab.optimizer"): OPTIMIZERS[c.optimizer], tr("lab.model"): model_label(c), tr("lab.seed"): c.seed,
             tr("lab.col_seconds"): round(snap.elapsed, 2)}  # a 300-image epoch takes 0.04 s
 
 

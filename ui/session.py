@@ -8,6 +8,7 @@ from core import data as D
 from core import pretrained
 from core.device import device_label, pick_device
 from core.i18n import LANGUAGES, fmt_accuracy, language_for_locale, t
+from core.models import shape_text
 from core.train import OPTIMIZERS, TrainConfig
 
 
@@ -100,10 +101,20 @@ def base_model() -> ModelInUse:
     return ModelInUse(default.model, default.config, default.val_acc, "default", key="default")
 
 
+def model_label(c: TrainConfig) -> str:
+    """"MLP 784 → 128 → 64 → 10 (ReLU)", "MLP 784 → 10" (no hidden layer, no activation), "CNN"."""
+    if c.model != "mlp":
+        return c.model.upper()
+    if not c.hidden:
+        return f"MLP {shape_text(c.hidden)}"
+    return tr("common.mlp_label", shape=shape_text(c.hidden), activation=tr(f"lab.activation_{c.activation}"))
+
+
 def model_caption(m: ModelInUse) -> str:
-    """"Model in use: Run 2 of this session — MLP, Adam, lr 0.001, batch 64, 3 epochs; validation accuracy 94.1 %"."""
+    """"Model in use: Run 2 of this session — MLP 784 → 128 → 64 → 10 (ReLU), Adam, lr 0.001, batch 64,
+    3 epochs; validation accuracy 94.1 %"."""
     c = m.config
-    return tr(f"common.model_{m.origin}", model=c.model.upper(), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
+    return tr(f"common.model_{m.origin}", model=model_label(c), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
               batch=c.batch_size, count=c.epochs, dropout=f"{c.dropout:g}",
               acc=fmt_accuracy(m.val_acc),
               name=m.name)
