@@ -7,21 +7,31 @@ import streamlit as st
 
 from core import classroom
 from core.i18n import fmt_accuracy, plain
-from core.store.classes import ClassError, Wall, WallRun
+from core.store import open_store
+from core.store.classes import Classes, ClassError, Wall, WallRun
 from core.train import OPTIMIZERS, test_accuracy
 from ui import classes as C
 from ui.class_charts import BEST_CURVES, curves_chart, map_chart
 from ui.session import dataset, lang, tr
 
 REFRESH_SECONDS = 3.0
-PROJECTOR_CSS = "<style>[data-testid='stMain'] .block-container { zoom: 1.35; }</style>"
+PROJECTOR_ZOOM = 1.35
+# Large type on a projector (not on a phone, where a student may look at the same wall): every element
+# but the charts and tables. Zoomed with the rest of the page (the whole column), each of those took
+# its width from its column's size on screen and drew that many CSS pixels, which the zoom enlarged
+# again: the charts ran 35 % past their column and the leaderboard past the screen's right edge.
+PROJECTOR_CSS = ("<style>@media (min-width: 640px) { [data-testid='stMain'] [data-testid='stElementContainer']"
+                 ":not(:has([data-testid='stVegaLiteChart'], [data-testid='stDataFrame']))"
+                 f" {{ zoom: {PROJECTOR_ZOOM}; }} }}</style>")
 
 
 def draw(code: str, is_teacher: bool) -> None:
-    """The wall of class `code`, live; its teacher's controls under it."""
-    st.fragment(run_every=REFRESH_SECONDS)(_live)(code)
-    if is_teacher:
-        _teacher_controls(code)
+    """The wall of class `code`, live; its teacher's controls under it, live too: drawn once outside the
+    fragment, they listed no run that ended after the page was loaded (no run to remove) and offered the
+    CSV of that moment (disabled when the class was empty then)."""
+    st.fragment(run_every=REFRESH_SECONDS)(_live)(code, is_teacher)
+    if "class_revealed" in st.session_state:  # after the full rerun of a reveal; kept until the next one
+        st.success(tr("class.revealed", count=st.session_state.pop("class_revealed")))
 
 
 def _names(wall: Wall) -> dict[int, str]:
@@ -38,10 +48,16 @@ def settings_text(run: WallRun) -> str:
               dropout=f"{c.dropout:g}", model=c.model.upper(), epochs=c.epochs)
 
 
-def _live(code: str) -> None:
+def _live(code: str, is_teacher: bool) -> None:
     wall = C.wall(code)
     if wall is None:
         return
+    _wall(wall)
+    if is_teacher:
+        _teacher_controls(code, wall)
+
+
+def _wall(wall: Wall) -> None:
     info, names = wall.klass, _names(wall)
     if info.projector:
         st.html(PROJECTOR_CSS)
@@ -105,10 +121,7 @@ def _moved(places: int) -> str:
 
 # the teacher's controls ------------------------------------------------------------------------------
 
-def _teacher_controls(code: str) -> None:
-    wall = C.wall(code)
-    if wall is None:
-        return
+def _teacher_controls(code: str, wall: Wall) -> None:
     info, who, all_classes = wall.klass, C.teacher(code), C.classes()
     st.subheader(tr("class.teacher_title"))
     try:
@@ -119,11 +132,14 @@ def _teacher_controls(code: str) -> None:
         if not info.is_open and info.revealed_at is None and row.button(tr("class.reopen"), key="reopen_class"):
             all_classes.set_open(code, who, True)
             _changed()
-        projector = row.toggle(tr("class.projector"), value=info.projector, key="projector")
-        show_names = row.toggle(tr("class.show_names"), value=info.show_names, key="show_names")
-        if (projector, show_names) != (info.projector, info.show_names):
-            all_classes.set_display(code, who, show_names=show_names, projector=projector)
-            _changed()
+        # The toggles show the class's settings now and write only when this teacher flips one. They
+        # wrote whenever they differed from the class's: another teacher tab (the projector's browser
+        # opened with the teacher link), at its next redraw, turned back what this one had just turned on.
+        for key, now_set in (("projector", info.projector), ("show_names", info.show_names)):
+            st.session_state[key] = now_set
+            row.toggle(tr(f"class.{key}"), key=key, on_change=_set_display, args=(code, key))
+        if error := st.session_state.pop("class_display_error", None):
+            raise error
         _remove_and_restore(code, wall)
         if info.revealed_at is None:
             if st.button(tr("class.reveal"), key="reveal_test", type="primary", help=tr("class.reveal_help")):
@@ -133,13 +149,24 @@ def _teacher_controls(code: str) -> None:
                 _changed()
         else:
             st.caption(tr("class.revealed_before", time=info.revealed_at.strftime("%Y-%m-%d %H:%M")))
-        if "class_revealed" in st.session_state:
-            st.success(tr("class.revealed", count=st.session_state.pop("class_revealed")))
     except ClassError as exc:
         st.error(tr(f"errors.{exc.key}", **exc.params))
-    rows = classroom.csv_rows(wall)
-    st.download_button(tr("class.download_csv"), pd.DataFrame(rows).to_csv(index=False), f"class-{code}.csv",
-                       "text/csv", key="wall_csv", disabled=not rows)
+    st.download_button(tr("class.download_csv"), lambda: _csv(code), f"class-{code}.csv", "text/csv",
+                       key="wall_csv", disabled=not wall.runs, on_click="ignore")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
+
+
+def _csv(code: str) -> str:
+    """The wall as CSV, read when the teacher clicks (not rebuilt at each redraw of the wall). A nickname
+    a spreadsheet would run as a formula ("=cmd|' /C calc'!A0", "=HYPERLINK(…)") gets a leading "'"."""
+    wall = Classes(open_store()[0]).wall(code)
+    rows = classroom.csv_rows(wall) if wall else []
+    for row in rows:
+        if row["nickname"].startswith(FORMULA_STARTS):
+            row["nickname"] = "'" + row["nickname"]
+    return pd.DataFrame(rows).to_csv(index=False)
 
 
 def _remove_and_restore(code: str, wall: Wall) -> None:
@@ -154,6 +181,15 @@ def _remove_and_restore(code: str, wall: Wall) -> None:
         if right.button(tr(button), key=button.replace("class.", "") + "_run"):
             C.classes().hide_run(code, C.teacher(code), picked, hidden=not hidden)
             _changed()
+
+
+def _set_display(code: str, key: str) -> None:
+    """A teacher flipped the toggle `key`: the class's setting, for every viewer's next redraw."""
+    try:
+        C.classes().set_display(code, C.teacher(code), **{key: st.session_state[key]})
+    except ClassError as exc:
+        st.session_state.class_display_error = exc
+    C.wall.clear()
 
 
 def _changed() -> None:

@@ -8,13 +8,14 @@ from core.store import open_store, valid_learner_key
 from core.store.classes import ClassInfo, Classes, Membership, Teacher, Wall, normal_code
 from core.train import TrainConfig
 from ui.identity import learner_key, set_cookie
+from ui.lab_controls import url_value
 from ui.runs import store
 
 TEACHER_COOKIE = "tll_teacher"  # "CODE:KEY,CODE:KEY": teacher links opened in this browser
 CLASS_PARAM, TEACHER_PARAM = "class", "teacher"
 WALL_SECONDS = 1.5  # a wall is read from the database at most this often, whoever looks at it
-LAB_SETTINGS = ("batch_size", "learning_rate", "dropout", "optimizer", "epochs", "model", "loader", "weight_decay",
-                "seed", "patience", "train_subset")
+LAB_SETTINGS = ("batch_size", "learning_rate", "dropout", "optimizer", "epochs", "model", "hidden", "activation",
+                "loader", "weight_decay", "seed", "patience", "train_subset")
 
 
 def classes() -> Classes | None:
@@ -74,8 +75,7 @@ def wall(code: str) -> Wall | None:
 
 def lab_link(config: TrainConfig) -> str:
     """The Lab with these settings (a relative link: the same server, any path prefix)."""
-    values = {k: getattr(config, k) for k in LAB_SETTINGS}
-    return "lab?" + urlencode({k: f"{v:g}" if isinstance(v, float) else v for k, v in values.items()})
+    return "lab?" + urlencode({k: url_value(getattr(config, k)) for k in LAB_SETTINGS})
 
 
 def teacher_link(code: str, key: str) -> str:
