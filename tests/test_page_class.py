@@ -67,6 +67,14 @@ def fresh(at: AppTest) -> AppTest:
     return at
 
 
+def chart_rows(at: AppTest, index: int) -> list[dict]:
+    """The rows of the wall's chart `index` (0: the map, 1: the losses), as the browser receives them."""
+    import pyarrow as pa
+
+    (data,) = at.get("vega_lite_chart")[index].proto.datasets
+    return pa.ipc.open_stream(data.data.data).read_all().to_pylist()
+
+
 def board(at: AppTest) -> list[tuple[int, str, str]]:
     table = at.dataframe[0].value
     return list(zip(table["#"], table["Student"], table["Validation accuracy"]))
@@ -89,6 +97,10 @@ def test_a_teacher_opens_a_class_two_students_join_train_and_are_ranked(splits):
     best_aiko = max(r.val_acc for r in wall.runs if r.nickname == "Aiko")
     assert board(teacher) == [(1, "Aiko", f"{best_aiko:.1%}"), (2, "Ben", f"{acc[before]:.1%}")]
     assert {"close_class", "reveal_test"} <= {b.key for b in teacher.button} and teacher.get("download_button")
+    points = chart_rows(teacher, 0)  # the map: one point per run, its settings in the tooltip and the link
+    assert sorted(p["lr"] for p in points) == [1e-4, 1e-4, 1e-2] and all(p["link"].startswith("lab?") for p in points)
+    assert {p["label"].split(" · ")[0] for p in points} == {"Aiko", "Ben"}
+    assert len(chart_rows(teacher, 1)) == 3  # the loss chart: one epoch of each run
     student = fresh(ben)
     assert board(student)[0][1] == "Aiko"  # the same wall …
     assert not {"close_class", "reveal_test", "remove_run"} & {b.key for b in student.button}  # … without controls

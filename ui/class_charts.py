@@ -20,11 +20,12 @@ def _fitted(chart):
         layout=STACKED)
 
 
-def map_chart(rows: list[dict], lang: str) -> alt.Chart:
+def map_spec(rows: list[dict], lang: str) -> dict:
     """One point per run: learning rate (log) across, batch size (log) up, colour = validation accuracy,
-    shape = optimizer; `rows` hold lr, batch, acc, optimizer, label, settings, link."""
+    shape = optimizer; `rows` hold lr, batch, acc, optimizer, label, settings, link. A Vega-Lite spec
+    with its data (for st.vega_lite_chart): built once, drawn for every viewer."""
     data = pd.DataFrame(rows, columns=["lr", "batch", "acc", "optimizer", "label", "settings", "link"])
-    chart = alt.Chart(data).mark_point(size=140, filled=True, opacity=0.85, strokeWidth=1, stroke="#333").encode(
+    chart = alt.Chart(alt.Data(name="points")).mark_point(size=140, filled=True, opacity=0.85, strokeWidth=1, stroke="#333").encode(
         x=alt.X("lr:Q", title=t("class.axis_lr", lang), axis=alt.Axis(values=LR_TICKS, format="~g"),
                 scale=alt.Scale(type="log", domain=[LR_TICKS[0], LR_TICKS[-1]], padding=18)),
         y=alt.Y("batch:Q", title=t("class.axis_batch", lang), axis=alt.Axis(values=BATCH_TICKS, format="d"),
@@ -38,13 +39,14 @@ def map_chart(rows: list[dict], lang: str) -> alt.Chart:
                  alt.Tooltip("settings:N", title=t("class.col_settings", lang)),
                  alt.Tooltip("acc:Q", title=t("class.legend_acc", lang), format=".1%")],
     ).properties(height=360).interactive()
-    return _fitted(chart)
+    return {**_fitted(chart).to_dict(), "datasets": {"points": data}}
 
 
-def curves_chart(rows: list[dict], best: list[str], lang: str) -> alt.Chart:
-    """Every run's validation loss per epoch in thin grey, the `best` few (their labels) in colour."""
+def curves_spec(rows: list[dict], best: list[str], lang: str) -> dict:
+    """Every run's validation loss per epoch in thin grey, the `best` few (their labels) in colour: a
+    Vega-Lite spec with its data."""
     data = pd.DataFrame(rows, columns=["run", "epoch", "loss"])
-    base = alt.Chart(data).encode(
+    base = alt.Chart(alt.Data(name="curves")).encode(
         x=alt.X("epoch:Q", title=t("class.axis_epoch", lang), axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("loss:Q", title=t("class.axis_val_loss", lang), scale=alt.Scale(type="log")),
         detail="run:N", tooltip=[alt.Tooltip("run:N", title=t("class.col_run", lang)),
@@ -55,4 +57,4 @@ def curves_chart(rows: list[dict], best: list[str], lang: str) -> alt.Chart:
         strokeWidth=3, point=True).encode(color=alt.Color("run:N", title="", sort=best,
                                                           legend=alt.Legend(orient="bottom", labelLimit=400,
                                                                             direction="vertical")))
-    return _fitted(alt.layer(everyone, top).properties(height=300))
+    return {**_fitted(alt.layer(everyone, top).properties(height=300)).to_dict(), "datasets": {"curves": data}}

@@ -2,6 +2,10 @@
 run's validation loss, the final ranking after the reveal, and (for its teacher) the controls.
 
 Nicknames are drawn only in dataframes and charts (text, never HTML or Markdown)."""
+import math
+import threading
+from collections import OrderedDict
+
 import pandas as pd
 import streamlit as st
 
@@ -11,10 +15,11 @@ from core.store import open_store
 from core.store.classes import Classes, ClassError, Wall, WallRun
 from core.train import OPTIMIZERS, test_accuracy
 from ui import classes as C
-from ui.class_charts import BEST_CURVES, curves_chart, map_chart
+from ui.class_charts import BEST_CURVES, curves_spec, map_spec
 from ui.session import dataset, lang, tr
 
 REFRESH_SECONDS = 3.0
+BUILT_KEPT = 32  # wall snapshots whose charts are kept built (a few classes × two languages)
 PROJECTOR_ZOOM = 1.35
 # Large type on a projector (not on a phone, where a student may look at the same wall): every element
 # but the charts and tables. Zoomed with the rest of the page (the whole column), each of those took
@@ -73,18 +78,41 @@ def _wall(wall: Wall) -> None:
     finals = classroom.final_ranking(wall)
     if finals:
         _final(finals, names)
+    map_spec, curves_spec, best = _charts(wall, names, lang())
     st.markdown(f"**{tr('class.map_title')}**")
+    st.vega_lite_chart(spec=map_spec, width="stretch")
+    st.caption(tr("class.map_caption"))
+    st.markdown(f"**{tr('class.curves_title')}**")
+    st.vega_lite_chart(spec=curves_spec, width="stretch")
+    st.caption(tr("class.curves_caption", n=best))
+
+
+_BUILT: OrderedDict = OrderedDict()  # (id of a wall snapshot, language) → (the snapshot, its chart specs)
+_BUILT_LOCK = threading.Lock()
+
+
+def _charts(wall: Wall, names: dict[int, str], language: str) -> tuple[dict, dict, int]:
+    """The map's and the loss chart's specs (and how many runs the latter names), built once per wall
+    snapshot and language: every viewer of a class gets the same snapshot for WALL_SECONDS, and building
+    the two charts was most of a viewer's redraw (~55 of ~110 ms with 400 runs)."""
+    key = (id(wall), language)
+    with _BUILT_LOCK:
+        found = _BUILT.get(key)
+        if found is not None and found[0] is wall:  # the very snapshot (an id alone may be reused)
+            return found[1]
+    shown = classroom.counted(wall)
     rows = [{"lr": r.config.learning_rate, "batch": r.config.batch_size, "acc": r.val_acc,
              "optimizer": OPTIMIZERS[r.config.optimizer], "label": _label(r, names), "settings": settings_text(r),
              "link": C.lab_link(r.config)} for r in shown]
-    st.altair_chart(map_chart(rows, lang()), width="stretch")
-    st.caption(tr("class.map_caption"))
     best = [_label(p.run, names) for p in classroom.leaderboard(wall)[:BEST_CURVES]]
     curves = [{"run": _label(r, names), "epoch": epoch, "loss": loss}
-              for r in shown for epoch, loss in enumerate(r.val_losses, 1)]
-    st.markdown(f"**{tr('class.curves_title')}**")
-    st.altair_chart(curves_chart(curves, best, lang()), width="stretch")
-    st.caption(tr("class.curves_caption", n=len(best)))
+              for r in shown for epoch, loss in enumerate(r.val_losses, 1) if math.isfinite(loss)]
+    built = (map_spec(rows, language), curves_spec(curves, best, language), len(best))
+    with _BUILT_LOCK:
+        _BUILT[key] = (wall, built)
+        while len(_BUILT) > BUILT_KEPT:
+            _BUILT.popitem(last=False)
+    return built
 
 
 def _label(run: WallRun, names: dict[int, str]) -> str:
