@@ -338,24 +338,42 @@ def batch_plan(n: int, batch_size: int, drop_last: bool = False) -> tuple[int, i
     return iterations, (n - (iterations - 1) * batch_size) if n else 0
 
 
+ORDERS = ("shuffle", "fixed", "file", "sorted")  # the order an epoch goes through the training samples
+
+
+def fixed_order(order: str, labels: torch.Tensor, seed: int) -> torch.Tensor | None:
+    """The sample order every epoch repeats, for the training set with these `labels`; None for
+    "shuffle" (a fresh shuffle each epoch). "fixed": shuffled once with `seed`; "file": as the
+    samples are stored; "sorted": by digit, all 0s, then all 1s…, in stored order within a digit."""
+    if order == "shuffle":
+        return None
+    if order == "fixed":
+        return torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    if order == "file":
+        return torch.arange(len(labels))
+    return torch.argsort(labels.cpu(), stable=True)
+
+
 def epoch_indices(n: int, batch_size: int, generator: torch.Generator,
-                  drop_last: bool = False) -> list[torch.Tensor]:
-    """One epoch's minibatches as index tensors: a fresh shuffle, every sample once.
+                  drop_last: bool = False, order: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """One epoch's minibatches as index tensors: a fresh shuffle (or `order`, see `fixed_order`),
+    every sample once.
 
     The same semantics as `DataLoader(shuffle=True)`: the last, smaller batch is kept unless
     `drop_last`. The shuffle uses `generator` (on the CPU), so a seed fixes the batch order.
     """
-    batches = list(torch.randperm(n, generator=generator).split(batch_size))
+    samples = torch.randperm(n, generator=generator) if order is None else order
+    batches = list(samples.split(batch_size))
     if drop_last and batches and len(batches[-1]) < batch_size:
         batches.pop()
     return batches
 
 
 def device_epoch(data: TensorSplit, batch_size: int, generator: torch.Generator,
-                 drop_last: bool = False) -> list[torch.Tensor]:
+                 drop_last: bool = False, order: torch.Tensor | None = None) -> list[torch.Tensor]:
     """One epoch of `epoch_indices`, moved to the data's device: the Trainer's fast path cuts each
     minibatch as `data.x[idx], data.y[idx]` from tensors already there."""
-    batches = epoch_indices(len(data), batch_size, generator, drop_last)
+    batches = epoch_indices(len(data), batch_size, generator, drop_last, order)
     if not batches:
         return []
     return list(torch.cat(batches).to(data.y.device).split(batch_size))  # one host→device copy per epoch
@@ -422,11 +440,15 @@ def textbook_dataset(splits: MnistSplits, subset: Subset):
 
 
 def textbook_loader(splits: MnistSplits, subset: Subset, batch_size: int, shuffle: bool,
-                    generator: torch.Generator | None = None, drop_last: bool = False, limit: int | None = None):
-    """`DataLoader(dataset, batch_size=…, shuffle=…)`, exactly as the lesson writes it."""
+                    generator: torch.Generator | None = None, drop_last: bool = False, limit: int | None = None,
+                    order: torch.Tensor | None = None):
+    """`DataLoader(dataset, batch_size=…, shuffle=…)`, exactly as the lesson writes it; `order`
+    (positions among the first `limit` samples, see `fixed_order`) puts the samples in that order first."""
     from torch.utils.data import DataLoader, Subset as TorchSubset
 
     dataset = textbook_dataset(splits, subset)
     if limit is not None:
         dataset = TorchSubset(dataset, range(min(limit, len(dataset))))
+    if order is not None:
+        dataset = TorchSubset(dataset, order.tolist())
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last)

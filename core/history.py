@@ -7,8 +7,8 @@ from core.train import OPTIMIZERS, EpochEvent, TrainConfig
 
 # settings a learner changes, in the order a legend names them (short names: lab.legend_<setting>)
 SETTINGS = ("model", "hidden", "activation", "optimizer", "learning_rate", "batch_size", "dropout", "batchnorm",
-            "epochs", "seed", "train_subset", "augment", "weight_decay", "patience", "loader", "device", "drop_last",
-            "momentum")
+            "epochs", "seed", "train_subset", "augment", "order", "weight_decay", "patience", "loader", "device",
+            "drop_last", "momentum")
 
 
 def _show(setting: str, value, lang: str) -> str:
@@ -21,6 +21,8 @@ def _show(setting: str, value, lang: str) -> str:
         return hidden_text(value)
     if setting == "activation":
         return t(f"lab.activation_{value}", lang)
+    if setting == "order":
+        return t(f"lab.order_{value}", lang)
     if setting == "train_subset" and not value:
         return t("lab.subset_all", lang)
     if isinstance(value, bool):

@@ -56,6 +56,19 @@ def _augmented_train_set() -> str:
             "train_set = Subset(datasets.MNIST(\"./data\", train=True, transform=augment), train_set.indices)\n")
 
 
+def _order(c: TrainConfig) -> tuple[str, str]:
+    """(a line that puts the training set in the run's sample order, or "", what the loader does each epoch)."""
+    if c.order == "fixed":
+        return (f"order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed({c.seed}))"
+                "  # shuffled once\n"
+                "train_set = Subset(train_set, order.tolist())\n", "in the same order every epoch")
+    if c.order == "sorted":
+        return ("digits = torch.tensor([label for _, label in train_set])\n"
+                "train_set = Subset(train_set, torch.argsort(digits, stable=True).tolist())  # 0s, then 1s…\n",
+                "in the same order every epoch")
+    return "", "in the stored order every epoch" if c.order == "file" else "shuffled afresh every epoch"
+
+
 def _early_stopping(c: TrainConfig, indent: str) -> str:
     if not c.patience:
         return ""
@@ -75,6 +88,8 @@ def lesson_code(config: TrainConfig) -> str:
     extra_data = (_augmented_train_set() if c.augment else "") + (
         f"train_set = Subset(train_set, range({c.train_subset}))  # train on only the first {c.train_subset} samples\n"
         if c.train_subset else "")
+    reorder, each_epoch = _order(c)
+    extra_data += reorder
     patience_setup = "best_val_loss, bad_epochs, best_state = float(\"inf\"), 0, None\n" if c.patience else ""
     restore = "if best_state is not None:\n    model.load_state_dict(best_state)\n" if c.patience else ""
     drop_last = ", drop_last=True" if c.drop_last else ""
@@ -94,8 +109,8 @@ n_val = round(len(full_train) * {VAL_FRACTION:g})  # the validation set: for tun
 train_set, val_set = random_split(full_train, [len(full_train) - n_val, n_val],
                                   generator=torch.Generator().manual_seed(0))
 {extra_data}
-# ② minibatches, shuffled afresh every epoch
-train_loader = DataLoader(train_set, batch_size={c.batch_size}, shuffle=True{drop_last})
+# ② minibatches, {each_epoch}
+train_loader = DataLoader(train_set, batch_size={c.batch_size}, shuffle={c.order == "shuffle"}{drop_last})
 val_loader = DataLoader(val_set, batch_size=1000)
 test_loader = DataLoader(test_set, batch_size=1000)
 

@@ -76,6 +76,7 @@ class TrainConfig:
     train_subset: int = 0  # train on only the first N training samples (0 = all); shows overfitting
     augment: bool = False  # random small rotation, shift and noise on each minibatch
     drop_last: bool = False  # drop the last, smaller minibatch of each epoch
+    order: str = "shuffle"  # the samples' order each epoch: a key of D.ORDERS ("shuffle": a fresh one every epoch)
     patience: int = 0  # early stopping: stop after this many epochs without a better val loss (0 = off)
     cuda_graph: bool = True  # on a GPU, replay each full minibatch's step as one CUDA graph: same math,
     # ~7x faster per epoch on an H200 (docs/benchmarks.md); no effect on the CPU
@@ -99,6 +100,8 @@ class TrainConfig:
             raise ConfigError("optimizer", value=self.optimizer, choices=", ".join(OPTIMIZERS))
         if self.loader not in LOADERS:
             raise ConfigError("loader", value=self.loader, choices=", ".join(LOADERS))
+        if self.order not in D.ORDERS:
+            raise ConfigError("order", value=self.order, choices=", ".join(D.ORDERS))
         if self.device not in DEVICE_CHOICES:
             raise ConfigError("device", value=self.device, choices=", ".join(DEVICE_CHOICES))
         if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
@@ -294,14 +297,16 @@ class Trainer:
         # counted on the device so that no step waits for it
         self.generator = torch.Generator().manual_seed(config.seed)  # batch order and augmentation
         limit = config.train_subset or None
+        # None: a fresh shuffle every epoch, else the order every epoch repeats
+        self.order = D.fixed_order(config.order, splits.train.labels[:limit], config.seed)
         if config.loader == "tensor":
             self.train_data = D.to_tensors(splits.train, self.device, limit)
             self.val_data = D.to_tensors(splits.val, self.device)
             self.n_train = len(self.train_data)
         else:
-            self.train_loader = D.textbook_loader(splits, splits.train, config.batch_size, shuffle=True,
-                                                  generator=self.generator, drop_last=config.drop_last,
-                                                  limit=limit)
+            self.train_loader = D.textbook_loader(splits, splits.train, config.batch_size,
+                                                  shuffle=self.order is None, generator=self.generator,
+                                                  drop_last=config.drop_last, limit=limit, order=self.order)
             self.val_loader = D.textbook_loader(splits, splits.val, config.batch_size, shuffle=False)
             self.n_train = len(self.train_loader.dataset)
         if self.n_train < 1:
@@ -322,7 +327,8 @@ class Trainer:
     def _train_batches(self):
         """One epoch's minibatches: index tensors on the device (tensor path) or (x, y) from the DataLoader."""
         if self.config.loader == "tensor":
-            return D.device_epoch(self.train_data, self.config.batch_size, self.generator, self.config.drop_last)
+            return D.device_epoch(self.train_data, self.config.batch_size, self.generator, self.config.drop_last,
+                                  self.order)
         return iter(self.train_loader)
 
     def _step(self, batch) -> tuple[float, int]:
@@ -515,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-subset", type=int, default=0, help="use only the first N training samples")
     p.add_argument("--augment", action="store_true")
+    p.add_argument("--order", choices=list(D.ORDERS), default="shuffle",
+                   help="the training samples' order each epoch: shuffled afresh (default), shuffled once, "
+                        "as stored, or sorted by digit")
     p.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0 = off)")
     p.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction, default=True,
                    help="on a GPU, replay each step as one CUDA graph instead of launching its kernels one "
@@ -530,7 +539,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        weight_decay=args.weight_decay,
                        dropout=args.dropout, batchnorm=args.batchnorm, epochs=args.epochs, seed=args.seed,
                        device=args.device, loader=args.loader, train_subset=args.train_subset,
-                       augment=args.augment, patience=args.patience, cuda_graph=args.cuda_graph)
+                       augment=args.augment, order=args.order, patience=args.patience, cuda_graph=args.cuda_graph)
 
 
 def main(argv: list[str] | None = None) -> int:

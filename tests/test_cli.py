@@ -33,7 +33,7 @@ def test_plain_output_names_the_data_source():
 
 def test_bad_arguments_get_one_line_and_exit_code_2():
     for args in (["--batch-size", "0"], ["--optimizer", "magic"], ["--lr", "abc"], ["--dropout", "1.5"],
-                 ["--hidden", "128,0"], ["--activation", "swish"]):
+                 ["--hidden", "128,0"], ["--activation", "swish"], ["--order", "random"]):
         out = run_cli(*args, "--offline")
         assert out.returncode == 2, args
         assert len(out.stderr.strip().splitlines()) == 1 and out.stderr.startswith("error:"), out.stderr
@@ -66,3 +66,18 @@ def test_hidden_layers_and_activation_from_the_command_line(tmp_path):
                           "such as 128,64, or 0 for none (got \"128,abc\"). (see --help)\n")
     too_many = run_cli("--hidden", "8,8,8,8,8", "--offline")
     assert "An MLP here has at most 4 hidden layers" in too_many.stderr
+
+
+def test_sample_order_and_switches_from_the_command_line():
+    from core.train import build_parser, config_from_args
+
+    def parsed(*args):
+        return config_from_args(build_parser().parse_args(list(args)))
+
+    assert parsed().order == "shuffle" and not parsed().batchnorm and not parsed().augment
+    assert [parsed("--order", order).order for order in ("fixed", "file", "sorted")] == ["fixed", "file", "sorted"]
+    both = parsed("--batchnorm", "--augment")
+    assert both.batchnorm and both.augment
+    out = run_cli("--epochs", "1", "--train-subset", "256", "--offline", "--json", "--order", "sorted")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1])["status"] == "finished"

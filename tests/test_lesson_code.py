@@ -83,3 +83,14 @@ def test_the_script_builds_the_chosen_layers_and_activation(config, shape, activ
     assert [n for n in layers if n in ("ReLU", "Tanh", "Sigmoid")] == activations
     assert layers.count("Linear") == len(config.hidden) + 1 and layers.count("BatchNorm1d") == (
         len(config.hidden) if config.batchnorm else 0)
+
+
+@pytest.mark.parametrize("order", ["fixed", "file", "sorted"])
+def test_a_fixed_sample_order_is_in_the_script_and_the_loader_keeps_it(order, mnist_dir, monkeypatch, capsys):
+    config = TrainConfig(order=order, epochs=1, train_subset=300, device="cpu")
+    namespace, out = run_script(config, mnist_dir, monkeypatch, capsys)
+    assert_same_as_the_app(config, namespace, out)
+    loader = namespace["train_loader"]
+    assert type(loader.sampler).__name__ == "SequentialSampler"  # shuffle=False: every epoch the same order
+    digits = [label for _, label in loader.dataset]
+    assert (digits == sorted(digits)) == (order == "sorted")

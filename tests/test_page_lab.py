@@ -415,3 +415,38 @@ def test_a_model_file_loaded_after_a_run_is_named_as_the_model_in_use():
     picker.set_value(1).run()  # back to the run: the file is put aside
     assert "Its model is now used by the other pages" in at.success[0].value
     assert at.selectbox(key="use_model").options == ["Run 1"] and "loaded_model" not in at.session_state
+
+
+def test_batchnorm_and_augmentation_come_from_the_link_train_and_go_back_into_it():
+    at = open_lab(batchnorm="true", augment="1", epochs="1", train_subset="300")
+    assert at.checkbox(key="batchnorm").value and at.checkbox(key="augment").value
+    assert "109,770 parameters" in " ".join(c.value for c in at.caption)  # BatchNorm's scales and shifts
+    assert "nn.BatchNorm1d(128)" in at.code[0].value and "RandomAffine" in at.code[0].value
+    assert at.query_params["batchnorm"] == "true" and at.query_params["augment"] == "true"
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    config = at.session_state["runs"][-1].config
+    assert config.batchnorm and config.augment
+    written = {k: at.query_params[k] for k in ("batchnorm", "augment", "epochs", "train_subset")}
+    reopened = open_lab("ja", **written)  # the link the Lab wrote opens the same settings
+    assert reopened.checkbox(key="batchnorm").value and reopened.checkbox(key="augment").value
+    assert reopened.checkbox(key="batchnorm").label == "バッチ正規化"
+    off = open_lab(batchnorm="0", augment="false")
+    assert not off.checkbox(key="batchnorm").value and not off.checkbox(key="augment").value
+    nonsense = open_lab(batchnorm="maybe", augment="2")  # ignored, not a crash
+    assert not nonsense.checkbox(key="batchnorm").value and not nonsense.exception
+
+
+def test_the_sample_order_comes_from_the_link_shows_in_the_code_and_trains():
+    at = open_lab(order="sorted", epochs="1", train_subset="300")
+    assert at.selectbox(key="order").value == "sorted" and at.query_params["order"] == "sorted"
+    assert at.selectbox(key="order").options == ["shuffled afresh every epoch", "shuffled once, the same every epoch",
+                                                 "as stored (no shuffle)", "sorted by digit (all 0s, then all 1s…)"]
+    assert "shuffle=False" in at.code[0].value and "torch.argsort(digits, stable=True)" in at.code[0].value
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    assert at.session_state["runs"][-1].config.order == "sorted"
+    at.selectbox(key="order").set_value("shuffle").run()
+    assert "shuffle=True" in at.code[0].value and at.query_params["order"] == "shuffle"
+    assert open_lab("ja", order="fixed").selectbox(key="order").value == "fixed"
+    assert open_lab(order="random").selectbox(key="order").value == "shuffle"  # ignored, not a crash

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from torch.utils.data import SequentialSampler
 
 from core import data as D
 from core.models import MLP
@@ -150,6 +151,7 @@ def test_early_stopping_keeps_the_best_epoch(splits):
 @pytest.mark.parametrize("field,value,key", [
     ("batch_size", 0, "batch_size"), ("learning_rate", -1.0, "learning_rate"), ("dropout", 1.0, "dropout"),
     ("optimizer", "magic", "optimizer"), ("epochs", 0, "epochs"), ("model", "rnn", "model"),
+    ("order", "random", "order"),
 ])
 def test_impossible_settings_are_refused_in_words(field, value, key):
     with pytest.raises(ConfigError) as err:
@@ -209,3 +211,55 @@ def test_server_default_device_comes_from_the_environment(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("TLL_DEVICE", "cuda")  # no GPU here: fall back to auto rather than fail every run
     assert TrainConfig().device == "auto"
+
+
+# 1 epoch of TINY with batch 64 (one CPU thread), measured before the sample order became a setting
+SHUFFLED_LOSSES = {"tensor": (2.1969808638095856, 2.0778046875), "dataloader": (2.2000398337841034, 2.037307861328125)}
+
+
+@pytest.mark.parametrize("loader", ["tensor", "dataloader"])
+def test_the_default_order_is_the_shuffle_it_always_was(splits, loader):
+    with intra_op_threads(1):
+        default = train(TrainConfig(batch_size=64, loader=loader, **TINY), splits)
+        shuffled = train(TrainConfig(batch_size=64, loader=loader, order="shuffle", **TINY), splits)
+    assert TrainConfig().order == "shuffle" and shuffled.steps == default.steps
+    assert (default.epochs[0].train_loss, default.epochs[0].val_loss) == SHUFFLED_LOSSES[loader]
+
+
+def epochs_of_labels(config: TrainConfig, splits, epochs: int = 2) -> list[list[list[int]]]:
+    """The digits of each minibatch of the first `epochs` epochs, as the Trainer would train on them."""
+    trainer = Trainer(config, splits)
+    if config.loader == "tensor":
+        return [[trainer.train_data.y[b].tolist() for b in trainer._train_batches()] for _ in range(epochs)]
+    return [[y.tolist() for _, y in trainer._train_batches()] for _ in range(epochs)]
+
+
+@pytest.mark.parametrize("loader", ["tensor", "dataloader"])
+def test_sorted_order_gives_one_digit_minibatches_except_where_the_digit_changes(splits, loader):
+    config = TrainConfig(batch_size=32, loader=loader, order="sorted", **TINY)
+    first, second = epochs_of_labels(config, splits)
+    labels = [d for batch in first for d in batch]
+    assert first == second and labels == sorted(splits.train.labels[:512].tolist())
+    mixed = [batch for batch in first if len(set(batch)) > 1]
+    assert 0 < len(mixed) <= 9 and all(len(set(batch)) == 2 for batch in mixed)  # each holds one change of digit
+    if loader == "tensor":  # stable: within a digit, the samples keep their stored order
+        stored = splits.train.labels[:512].tolist()
+        order = torch.cat(Trainer(config, splits)._train_batches()).tolist()
+        assert order == sorted(range(512), key=stored.__getitem__)
+
+
+@pytest.mark.parametrize("loader", ["tensor", "dataloader"])
+def test_fixed_order_repeats_one_shuffle_and_file_order_is_the_stored_one(splits, loader):
+    fixed = epochs_of_labels(TrainConfig(batch_size=64, loader=loader, order="fixed", **TINY), splits)
+    shuffled = epochs_of_labels(TrainConfig(batch_size=64, loader=loader, **TINY), splits)
+    assert fixed[0] == fixed[1] and fixed[1] != shuffled[1]
+    if loader == "tensor":  # shuffled once with the run's seed: the fast path's first shuffled epoch
+        assert fixed[0] == shuffled[0]
+    stored = splits.train.labels[:512].tolist()
+    file_order = epochs_of_labels(TrainConfig(batch_size=64, loader=loader, order="file", **TINY), splits)
+    assert [d for batch in file_order[0] for d in batch] == stored and file_order[0] == file_order[1]
+    trainer = Trainer(TrainConfig(batch_size=64, loader=loader, order="file", **TINY), splits)
+    if loader == "tensor":
+        assert torch.cat(trainer._train_batches()).tolist() == list(range(512))
+    else:  # DataLoader(shuffle=False)
+        assert isinstance(trainer.train_loader.sampler, SequentialSampler)

@@ -8,14 +8,14 @@ from core.store import open_store, valid_learner_key
 from core.store.classes import ClassInfo, Classes, Membership, Teacher, Wall, normal_code
 from core.train import TrainConfig
 from ui.identity import learner_key, set_cookie
-from ui.lab_controls import url_value
+from ui.lab_controls import PARSE, url_value
 from ui.runs import store
 
 TEACHER_COOKIE = "tll_teacher"  # "CODE:KEY,CODE:KEY": teacher links opened in this browser
 CLASS_PARAM, TEACHER_PARAM = "class", "teacher"
 WALL_SECONDS = 1.5  # a wall is read from the database at most this often, whoever looks at it
-LAB_SETTINGS = ("batch_size", "learning_rate", "dropout", "optimizer", "epochs", "model", "hidden", "activation",
-                "loader", "weight_decay", "seed", "patience", "train_subset")
+LAB_SETTINGS = [k for k in PARSE if k != "device"]  # what a "try these settings" link carries: the Lab's own
+# URL keys (the device is the visitor's choice)
 
 
 def classes() -> Classes | None:

@@ -1,9 +1,9 @@
 """The Training Lab's controls: widgets with stable keys, kept in the URL and across page changes.
 
 Widget keys (tests drive them): batch_size, learning_rate, dropout, optimizer, epochs, model, hidden,
-activation, device, loader, weight_decay, seed, patience, train_subset, record_noise. The URL holds the
-same names, so `?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment
-(`hidden=128,64`, `hidden=0` for no hidden layer).
+activation, batchnorm, device, loader, weight_decay, seed, patience, train_subset, augment, order, record_noise.
+The URL holds the same names, so `?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment
+(`hidden=128,64`, `hidden=0` for no hidden layer, `batchnorm=true` or `batchnorm=1` for on).
 """
 import streamlit as st
 
@@ -22,13 +22,25 @@ WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
 # the MLP's hidden layers: none (one linear layer), one narrow or wide, the lesson's, wider, deeper, deepest
 HIDDEN_SHAPES = [(), (32,), (128,), LESSON_HIDDEN, (256, 128), (128, 64, 32), (64, 64, 64, 64)]
 DEFAULTS = TrainConfig()
+
+
+def parse_switch(text: str) -> bool:
+    """An on/off setting from the URL: "true" or "1" is on, "false" or "0" off."""
+    switches = {"true": True, "1": True, "false": False, "0": False}
+    if text.lower() not in switches:
+        raise ValueError(text)
+    return switches[text.lower()]
+
+
 PARSE = {"batch_size": int, "learning_rate": float, "dropout": float, "optimizer": str, "epochs": int,
          "model": str, "hidden": parse_hidden, "activation": str, "device": str, "loader": str,
-         "weight_decay": float, "seed": int, "patience": int, "train_subset": int}
+         "weight_decay": float, "seed": int, "patience": int, "train_subset": int, "batchnorm": parse_switch,
+         "augment": parse_switch, "order": str}
 ALLOWED = {"batch_size": BATCH_SIZES, "learning_rate": LEARNING_RATES, "optimizer": list(OPTIMIZERS),
            "model": list(MODEL_NAMES), "hidden": HIDDEN_SHAPES, "activation": list(ACTIVATIONS),
            "device": available_devices(), "loader": list(LOADERS), "weight_decay": WEIGHT_DECAYS,
-           "train_subset": SUBSETS}
+           "train_subset": SUBSETS, "batchnorm": [False, True], "augment": [False, True],
+           "order": list(D.ORDERS)}
 RANGES = {"dropout": (0.0, 0.8), "epochs": (1, 50), "seed": (0, 9999), "patience": (0, 10)}
 SAVED = "lab_settings"  # survives while the learner is on another page (widget state does not)
 
@@ -60,7 +72,7 @@ def init_state() -> None:
 
 def apply_preset(name: str, variant: int) -> None:
     """on_click of a preset button: set the controls to the preset's variant."""
-    keep = {k: st.session_state[k] for k in ("seed", "device", "model", "hidden", "activation", "loader")}
+    keep = {k: st.session_state[k] for k in ("seed", "device", "model", "hidden", "activation", "batchnorm", "loader")}
     config = preset_config(name, variant, **keep)
     for key in PARSE:
         st.session_state[key] = getattr(config, key)
@@ -84,6 +96,7 @@ def draw() -> None:
     devices = {d: tr(f"lab.device_{d}") for d in available_devices()}
     loaders = {name: tr(f"lab.loader_{name}") for name in LOADERS}
     subsets = {n: tr("lab.subset_all") if n == 0 else f"{n:,}" for n in SUBSETS}
+    orders = {name: tr(f"lab.order_{name}") for name in D.ORDERS}
     with st.expander(tr("lab.more_settings")):
         st.radio(tr("lab.model"), list(models), key="model", format_func=models.get, horizontal=True)
         cnn = st.session_state.model == "cnn"  # the CNN has its own layers
@@ -91,7 +104,8 @@ def draw() -> None:
                      help=tr("lab.hidden_help"))
         st.radio(tr("lab.activation"), list(activations), key="activation", format_func=activations.get,
                  horizontal=True, disabled=cnn or not st.session_state.hidden, help=tr("lab.activation_help"))
-        count = parameter_count(st.session_state.model, DEFAULTS.batchnorm, st.session_state.hidden)
+        st.checkbox(tr("lab.batchnorm"), key="batchnorm", help=tr("lab.batchnorm_help"))
+        count = parameter_count(st.session_state.model, st.session_state.batchnorm, st.session_state.hidden)
         st.caption(tr(f"lab.parameters_{st.session_state.model}", shape=shape_text(st.session_state.hidden),
                       n=f"{count:,}"))
         st.selectbox(tr("lab.device"), list(devices), key="device", format_func=devices.get)
@@ -101,6 +115,8 @@ def draw() -> None:
         st.number_input(tr("lab.seed"), 0, 9999, step=1, key="seed", help=tr("lab.seed_help"))
         st.number_input(tr("lab.patience"), 0, 10, step=1, key="patience", help=tr("lab.patience_help"))
         st.selectbox(tr("lab.train_subset"), list(subsets), key="train_subset", format_func=subsets.get)
+        st.checkbox(tr("lab.augment"), key="augment", help=tr("lab.augment_help"))
+        st.selectbox(tr("lab.order"), list(orders), key="order", format_func=orders.get, help=tr("lab.order_help"))
         st.checkbox(tr("lab.record_noise"), key="record_noise", help=tr("lab.record_noise_help"))
 
 
@@ -114,7 +130,9 @@ def config() -> TrainConfig:
 
 
 def url_value(value) -> str:
-    """A setting as a Lab link writes it: "0.001", "sgd", "128,64" (hidden layers; "0" for none)."""
+    """A setting as a Lab link writes it: "0.001", "sgd", "128,64" (hidden layers; "0" for none), "true"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, tuple):
         return hidden_text(value)
     return f"{value:g}" if isinstance(value, float) else str(value)

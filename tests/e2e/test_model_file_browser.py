@@ -31,4 +31,4 @@ def test_save_then_load_a_cnn_and_refuse_a_foreign_file(server_url, page, tmp_pa
 
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "other.pt"))
-    page.wait_for_selector("text=other.pt was not saved by Training Loop Lab.")
+    page.wait_for_selector("text=other.pt was not saved by Training Loop Lab, and it is not the lecture's model file")
