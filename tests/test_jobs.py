@@ -6,20 +6,13 @@ import pytest
 import torch
 
 from core.device import CPU_THREADS, device_label, use_all_cpu_threads
+from conftest import wait_until
 from core.jobs import JobManager
 from core.train import ConfigError, TrainConfig
 
 SLOW = dict(batch_size=1, epochs=1, train_subset=4000, device="cpu")  # thousands of steps: runs until cancelled
 QUICK = dict(batch_size=128, epochs=1, train_subset=256, device="cpu")
 
-
-def wait_until(predicate, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def test_runs_a_job_to_the_end_with_its_progress(splits):

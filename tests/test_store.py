@@ -3,7 +3,6 @@ learner's runs look like after a restart, who may see them, how many are kept, a
 threads writing at once lose nothing."""
 import math
 import threading
-import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from core import data as D
 from core.confusion import WATCHED, make_watch_hook
+from conftest import wait_until
 from core.jobs import JobManager
 from core.store import Store, StoreError, StoreWriter, new_learner_key
 from core.store import schema as S
@@ -22,14 +22,6 @@ from core.train import EpochEvent, StepEvent, TrainConfig, Trainer, init_model
 CONFIG = TrainConfig(epochs=2, train_subset=1000, device="cpu")  # 16 steps an epoch
 QUICK = TrainConfig(epochs=1, train_subset=256, batch_size=128, device="cpu")  # 2 steps
 
-
-def wait_until(predicate, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
