@@ -1,4 +1,6 @@
-"""Running one page script headless, as the page tests do."""
+"""Running one page script headless, as the page tests do; waiting for a job or a condition."""
+import time
+
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
@@ -40,3 +42,13 @@ def shaped_run(splits, hidden: tuple[int, ...], activation: str, owner: str):
 
     config = TrainConfig(hidden=hidden, activation=activation, epochs=1, train_subset=300, device="cpu")
     return SessionRun(1, finished_job(config, splits, owner=owner))
+
+
+def wait_until(predicate, timeout=60):
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (AssertionError)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    raise AssertionError("timed out")

@@ -2,7 +2,6 @@
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,12 +63,3 @@ def store_url(request, tmp_path):
     yield url
     server.drop_database(url)
 
-
-def wait_until(predicate, timeout=60):
-    """Poll `predicate` until it holds (True) or `timeout` seconds pass (AssertionError)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    raise AssertionError("timed out")

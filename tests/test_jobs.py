@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core.device import CPU_THREADS, device_label, use_all_cpu_threads
-from conftest import wait_until
+from apptest import wait_until
 from core.jobs import JobManager
 from core.train import ConfigError, TrainConfig
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from core import data as D
 from core.confusion import WATCHED, make_watch_hook
-from conftest import wait_until
+from apptest import wait_until
 from core.jobs import JobManager
 from core.store import Store, StoreError, StoreWriter, new_learner_key
 from core.store import schema as S

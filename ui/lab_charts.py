@@ -23,6 +23,7 @@ OVERFIT_COLOR, DIVERGED_COLOR = "#f58518", "#d62728"  # marks on the loss chart,
 # would give runs 1 and 2 two blues). Mostly Okabe–Ito and Paul Tol colours.
 RUN_COLORS = ["#0072B2", "#882255", "#000000", "#009E73", "#CC79A7", "#8c564b", "#7f7f7f", "#332288"]
 EPOCH_PAD = 0.05  # the epoch axis ends this fraction past the last epoch
+TALL_LEGEND_LINES = 3  # legend entries naming this many differing settings stand one under another
 MAX_STEP_POINTS = 2000  # per run: more points than pixels only slow the browser down
 LOSS_FLOOR = 1e-4  # the loss axis is logarithmic: keep zero losses on it
 # drawn at the top edge above this (the tooltip keeps the true value): a diverging run's last losses
@@ -80,6 +81,10 @@ def _series_dash(lang: str) -> alt.StrokeDash:
 # needed more room than a 1024-px screen's plot has on either side, and the zoomable plot clips what
 # sticks out (a diverged run's words, right of its line at the run's last step, were clipped away)
 ALONG_THE_LINE = {"angle": 270, "align": "right", "baseline": "bottom", "dy": -3, "y": 4, "fontWeight": "bold"}
+# … but just right of it for a mark at the plot's left edge (a run that diverged at step 4, shown beside a
+# 30-epoch run: its words had no room left of the line and were clipped)
+RIGHT_OF_THE_LINE = {**ALONG_THE_LINE, "baseline": "top", "dy": 3}
+LEFT_EDGE = 0.1  # a mark in this first fraction of the epoch axis has its words right of its line
 
 
 @lru_cache(maxsize=None)
@@ -102,11 +107,13 @@ def _loss_spec(lang: str) -> dict:
         x="start:Q", x2="end:Q", tooltip=alt.Tooltip("text:N", title=""))
     diverged = alt.Chart(alt.Data(name="diverged"))
     rule = diverged.mark_rule(color=DIVERGED_COLOR, strokeWidth=2).encode(x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
-    label = diverged.mark_text(color=DIVERGED_COLOR, **ALONG_THE_LINE).encode(x="start:Q", text="text:N")
+    labels = [diverged.transform_filter(side).mark_text(color=DIVERGED_COLOR, **place).encode(x="start:Q", text="text:N")
+              for side, place in (("!datum.right", ALONG_THE_LINE), ("datum.right", RIGHT_OF_THE_LINE))]
     kept = alt.Chart(alt.Data(name="kept")).encode(x="epoch:Q", color=color)  # dashed, in the run's colour
     kept_rule = kept.mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(tooltip=alt.Tooltip("text:N", title=""))
-    kept_label = kept.mark_text(**ALONG_THE_LINE).encode(text="text:N")
-    chart = alt.layer(steps, lines, points, overfit, rule, label, kept_rule, kept_label)
+    kept_labels = [kept.transform_filter(side).mark_text(**place).encode(text="text:N")
+                   for side, place in (("!datum.right", ALONG_THE_LINE), ("datum.right", RIGHT_OF_THE_LINE))]
+    chart = alt.layer(steps, lines, points, overfit, rule, *labels, kept_rule, *kept_labels)
     return chart.properties(height=420).interactive(bind_y=False).to_dict()
 
 
@@ -156,17 +163,24 @@ def _epoch_frame(curves: list[Curve], lang: str) -> pd.DataFrame:
 
 def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(shaded overfitting epochs, the step where a run diverged, the epoch early stopping kept)."""
+    last = max((c.snap.epoch for c in curves), default=0)  # the epoch axis ends just past it (see _fill)
+
+    def right(x: float) -> bool:
+        return bool(last) and x < LEFT_EDGE * last
+
     overfit, diverged = [], []
-    kept = [{"run": c.label, "epoch": c.kept_epoch, "text": t("lab.kept_mark", lang, epoch=c.kept_epoch)}
-            for c in curves if c.kept_epoch]
+    kept = [{"run": c.label, "epoch": c.kept_epoch, "text": t("lab.kept_mark", lang, epoch=c.kept_epoch),
+             "right": right(c.kept_epoch)} for c in curves if c.kept_epoch]
     for c in curves:
         for epoch in overfitting_epochs(c.snap.epochs):
             overfit.append({"start": epoch - 1, "end": epoch, "text": t("lab.overfit_mark", lang)})
         if c.snap.diverged_step:
-            diverged.append({"start": c.snap.diverged_step / max(c.snap.steps_per_epoch, 1),
-                             "text": t("lab.diverged_mark", lang, step=c.snap.diverged_step)})
+            start = c.snap.diverged_step / max(c.snap.steps_per_epoch, 1)
+            diverged.append({"start": start, "text": t("lab.diverged_mark", lang, step=c.snap.diverged_step),
+                             "right": right(start)})
     return (pd.DataFrame(overfit, columns=["start", "end", "text"]),
-            pd.DataFrame(diverged, columns=["start", "text"]), pd.DataFrame(kept, columns=["run", "epoch", "text"]))
+            pd.DataFrame(diverged, columns=["start", "text", "right"]),
+            pd.DataFrame(kept, columns=["run", "epoch", "text", "right"]))
 
 
 def loss_spec(curves: list[Curve], lang: str) -> dict:
@@ -186,12 +200,18 @@ def _fill(spec: dict, curves: list[Curve], datasets: dict) -> dict:
     Before the first run the legend of runs, which would be a bare title, is left out."""
     spec = copy.deepcopy(spec)
     last = max((c.snap.epoch for c in curves), default=0)
+    # entries naming many differing settings (one line each) side by side ran past a projector's chart
+    tall = max((c.label.count(LABEL_SEPARATOR) for c in curves), default=0) >= TALL_LEGEND_LINES
     for layer in spec["layer"]:
         encoding = layer.get("encoding", {})
         if last and "scale" in encoding.get("x", {}):
             encoding["x"]["scale"]["domainMax"] = last * (1 + EPOCH_PAD)
-        if not curves and encoding.get("color", {}).get("field") == "run":
-            encoding["color"]["legend"] = None
+        color = encoding.get("color", {})
+        if color.get("field") == "run" and color.get("legend") is not None:
+            if not curves:
+                color["legend"] = None
+            elif tall and "columns" in color["legend"]:
+                color["legend"]["columns"] = 1
     return {**spec, "datasets": datasets}
 
 
