@@ -56,15 +56,21 @@ def saved_state_bytes(saved: dict) -> bytes:
 
 def read_saved_state(data: bytes, name: str) -> dict:
     """A Trainer.checkpoint() back from `saved_state_bytes`, unpickling only tensors and plain values."""
-    if len(data) > 4 * MAX_CHECKPOINT_BYTES:  # weights, two optimizer moments and a best copy
-        raise CheckpointError("checkpoint_too_large", name=name, mb=4 * MAX_CHECKPOINT_BYTES // 2**20)
-    try:
-        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - a corrupt blob: say so plainly
-        raise CheckpointError("checkpoint_unreadable", name=name) from None
+    saved = _unpickle(data, name, 4 * MAX_CHECKPOINT_BYTES)  # weights, two optimizer moments and a best copy
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT or "trainer" not in saved:
         raise CheckpointError("checkpoint_foreign", name=name)
     return saved["trainer"]
+
+
+def _unpickle(data: bytes, name: str, limit: int):
+    """What `data` holds, unpickling only tensors and plain values; refused in words when it is over
+    `limit` bytes or cannot be read."""
+    if len(data) > limit:
+        raise CheckpointError("checkpoint_too_large", name=name, mb=limit // 2**20)
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a corrupt or foreign file: say so plainly
+        raise CheckpointError("checkpoint_unreadable", name=name) from None
 
 
 def load_checkpoint(path: str | Path, expect_model: str | None = None,
@@ -78,12 +84,7 @@ def load_checkpoint(path: str | Path, expect_model: str | None = None,
 def read_checkpoint(data: bytes, name: str, expect_model: str | None = None,
                     device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
     """Rebuild a saved model, in evaluation mode, from a checkpoint's bytes; `name` is for messages."""
-    if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError("checkpoint_too_large", name=name, mb=MAX_CHECKPOINT_BYTES // 2**20)
-    try:
-        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - a corrupt or foreign file: say so plainly
-        raise CheckpointError("checkpoint_unreadable", name=name) from None
+    saved = _unpickle(data, name, MAX_CHECKPOINT_BYTES)
     lecture = _lecture_weights(saved)
     if lecture is not None:
         config, state_dict = TrainConfig(), lecture  # the lesson's architecture: the default settings
