@@ -185,6 +185,9 @@ def _output(path: str | None):
         yield f
 
 
+REPORTS = {"sizes": (admin.sizes, print_sizes), "classes": (admin.classes, print_classes)}  # command → (read, print)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -194,12 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         parser.exit(2, f"error: the database {exc.params['where']} cannot be used: {exc.params['problem']}\n")
     try:
-        if args.command == "sizes":
-            found = admin.sizes(store)
+        if args.command in REPORTS:  # sizes, classes: a table, or JSON for scripts
+            read, show = REPORTS[args.command]
+            found = read(store)
             if args.json:
                 print(json.dumps(found, indent=1))
             else:
-                print_sizes(found, sys.stdout)
+                show(found, sys.stdout)
         elif args.command == "export":
             with _output(args.output) as out:
                 n = write_export(store, args.format, args.learner, out)
@@ -214,12 +218,6 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "backup":
             size = admin.backup(store, args.path)
             print(f"backed up {store.where} to {args.path} ({_bytes(size)})")
-        elif args.command == "classes":
-            found = admin.classes(store)
-            if args.json:
-                print(json.dumps(found, indent=1))
-            else:
-                print_classes(found, sys.stdout)
         elif args.command == "export-class":
             # read before the output is opened: an unknown code leaves no empty file behind
             found = (admin.class_export if args.format == "json" else admin.class_rows)(store, args.code)
