@@ -6,15 +6,23 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 
 
-def open_page(script: str, lang: str = "en", **state) -> AppTest:
-    """Run `script` (e.g. "pages/noise.py") with AppTest in `lang`, with `state` put in its session first."""
+def open_page(script: str, lang: str = "en", query: dict | None = None, **state) -> AppTest:
+    """Run `script` (e.g. "pages/noise.py") with AppTest in `lang`, with `state` put in its session and
+    `query` in its URL first."""
     at = AppTest.from_file(str(ROOT / script), default_timeout=120)
     at.session_state["lang"] = lang
     for key, value in state.items():
         at.session_state[key] = value
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def as_learner(script: str, key: str, lang: str = "en", **query) -> AppTest:
+    """`script` in a browser that holds learner key `key` (a reload, a new tab: a new session)."""
+    return open_page(script, lang, query, learner_key=key)
 
 
 def finished_job(config, splits, owner: str, **kwargs):

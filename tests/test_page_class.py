@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from apptest import as_learner
 from core import classroom, confusion
 from core.jobs import JobManager
 from core.store import new_learner_key, open_store
@@ -15,18 +15,10 @@ from core.store import schema as S
 from core.store.classes import CODE_ALPHABET, ClassError, Classes, Teacher
 from core.train import TrainConfig
 
-PAGE = str(ROOT / "pages" / "class.py")
-
 
 def as_browser(key: str, lang: str = "en", **query) -> AppTest:
     """The class page in a browser holding learner key `key`."""
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["lang"], at.session_state["learner_key"] = lang, key
-    for name, value in query.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return as_learner("pages/class.py", key, lang, **query)
 
 
 def open_class(name="5th period") -> tuple[AppTest, str, str]:

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from sqlalchemy import update
 
 import core.store
+from apptest import as_learner
 from conftest import ROOT
 from core import jobs
 from core.store import new_learner_key, open_store
@@ -19,14 +20,7 @@ from test_page_lab import newest_status, open_lab, run_until
 
 def lab_as(key: str, lang: str = "en", **query) -> AppTest:
     """The Lab in a new session of the browser that holds learner key `key` (a reload, a new tab)."""
-    at = AppTest.from_file(str(ROOT / "pages" / "lab.py"), default_timeout=60)
-    at.session_state["lang"] = lang
-    at.session_state["learner_key"] = key
-    for name, value in query.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return as_learner("pages/lab.py", key, lang, **query)
 
 
 def train_to_end(at: AppTest) -> AppTest:
@@ -46,9 +40,7 @@ def test_a_reload_finds_the_run_with_its_curves_accuracy_and_model():
     assert [e.epoch for e in run.snapshot().epochs] == [1, 2] and len(run.snapshot().losses) == 32
     table = again.dataframe[0].value
     assert list(table["Run"]) == ["Run 1"] and table["Status"][0] == "finished"
-    results = AppTest.from_file(str(ROOT / "pages" / "results.py"), default_timeout=60)
-    results.session_state["lang"], results.session_state["learner_key"] = "en", key
-    results.run()
+    results = as_learner("pages/results.py", key)
     caption, measured = results.caption[0].value, results.metric[0].value
     acc = run.snapshot().epochs[-1].val_acc
     assert caption.startswith("Model in use: your Run 1") and measured == f"{acc:.1%}"  # its model, from the store
