@@ -132,3 +132,17 @@ def test_the_cap_on_stored_runs_says_which_old_run_made_room(monkeypatch):
         in [i.value for i in at.info]
     run_until(at, lambda a: newest_status(a) == "finished")
     assert [r.number for r in at.session_state["runs"]] == [2, 3]
+
+
+def test_a_run_the_database_refused_trains_on_and_the_sidebar_keeps_saying_so(monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(core.store.Store, "create_run", refuse)
+    at = train_to_end(lab_as(new_learner_key(), epochs="1", train_subset="300"))
+    assert at.session_state["runs"][-1].run_id is None and newest_status(at) == "finished"
+    at.run()  # the next redraws: the sidebar (drawn before the page) still has the words
+    problem = at.session_state["store_failed"]
+    assert problem.key == "store_write_failed" and "disk I/O error" in str(problem)

@@ -123,29 +123,34 @@ def _stored_model(key: str, run_id: int, version: str):
 def store():
     """(Store, writer), or None when the database cannot be used (store_problem() says why)."""
     try:
-        opened = open_store()
-    except StoreError as exc:
-        st.session_state["store_problem"] = exc
+        return open_store()
+    except StoreError:
         return None
-    lost = [r.name for r in st.session_state.get("runs", []) if r.run_id in opened[1].lost_runs]
-    if opened[1].problem:
-        st.session_state["store_problem"] = StoreError("store_write_failed", problem=opened[1].problem)
-    elif lost:
-        st.session_state["store_problem"] = StoreError("store_lost", runs=", ".join(lost))
-    else:
-        st.session_state.pop("store_problem", None)
-    return opened
 
 
 def store_problem() -> StoreError | None:
-    """Why runs are not being kept right now (the sidebar shows it), or None."""
-    store()
-    return st.session_state.get("store_problem")
+    """Why runs are not being kept right now (the sidebar shows it), or None: the database cannot be
+    opened, the writer cannot write, some run's progress was given up, or a store call of this session
+    failed (said until one succeeds: the sidebar is drawn before the page that may fail)."""
+    try:
+        writer = open_store()[1]
+    except StoreError as exc:
+        return exc
+    lost = [r.name for r in st.session_state.get("runs", []) if r.run_id in writer.lost_runs]
+    if writer.problem:
+        return StoreError("store_write_failed", problem=writer.problem)
+    if lost:
+        return StoreError("store_lost", runs=", ".join(lost))
+    return st.session_state.get("store_failed")
 
 
 def _failed(exc: Exception) -> None:
     log.warning("the run store failed: %s", exc)
-    st.session_state["store_problem"] = StoreError("store_write_failed", problem=str(exc).splitlines()[0][:200])
+    st.session_state["store_failed"] = StoreError("store_write_failed", problem=str(exc).splitlines()[0][:200])
+
+
+def _succeeded() -> None:
+    st.session_state.pop("store_failed", None)
 
 
 # the history --------------------------------------------------------------------------------------
@@ -172,6 +177,7 @@ def _restore() -> list[SessionRun]:
     except STORE_ERRORS as exc:
         _failed(exc)
         return []
+    _succeeded()
     manager = jobs.manager()
     restored = []
     for run in stored:
@@ -222,6 +228,7 @@ def _stored_run(config: TrainConfig):
         except STORE_ERRORS as exc:
             _failed(exc)
         else:
+            _succeeded()
             if removed:
                 st.session_state.runs = [r for r in history() if r.number not in removed]
                 st.session_state.runs_removed = removed
