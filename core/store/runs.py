@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.checkpoint import read_checkpoint
+from core.checkpoint import read_checkpoint, read_saved_state
 from core.i18n import LessonError
 from core.settings import env_number
 from core.store import schema as S
@@ -245,30 +245,25 @@ class Store:
                 return 0
             return db.execute(delete(S.Run).where(S.Run.learner_id == learner.id, S.Run.id.in_(run_ids))).rowcount
 
-    def _blob(self, key: str, run_id: int, column) -> tuple[bytes, int] | None:
+    def _blob(self, key: str, run_id: int, column) -> bytes | None:
+        """One blob of this learner's run's weights row; None when there is none."""
         if not valid_learner_key(key):
             return None
         with self._unit() as db:
-            return db.execute(select(column, S.Weights.epoch).join(S.Run, S.Run.id == S.Weights.run_id)
-                              .join(S.Learner, S.Learner.id == S.Run.learner_id)
-                              .where(S.Weights.run_id == run_id, S.Learner.key_hash == _hash(key))).first()
+            return db.scalar(select(column).join(S.Run, S.Run.id == S.Weights.run_id)
+                             .join(S.Learner, S.Learner.id == S.Run.learner_id)
+                             .where(S.Weights.run_id == run_id, S.Learner.key_hash == _hash(key)))
 
     def model(self, key: str, run_id: int):
         """(model, config) of this learner's run, as its latest saved weights; None when it has none.
         Read through core.checkpoint: weights only, size limit, architecture check."""
-        found = self._blob(key, run_id, S.Weights.model)
-        if not found or found[0] is None:
-            return None
-        return read_checkpoint(found[0], f"run {run_id}")
+        blob = self._blob(key, run_id, S.Weights.model)
+        return read_checkpoint(blob, f"run {run_id}") if blob is not None else None
 
     def saved_state(self, key: str, run_id: int) -> dict | None:
         """Trainer.checkpoint() after the run's last finished epoch, for going on; None when there is none."""
-        found = self._blob(key, run_id, S.Weights.resume)
-        if not found or found[0] is None:
-            return None
-        from core.checkpoint import read_saved_state
-
-        return read_saved_state(found[0], f"run {run_id}")
+        blob = self._blob(key, run_id, S.Weights.resume)
+        return read_saved_state(blob, f"run {run_id}") if blob is not None else None
 
     def mark_interrupted(self, stale: float = STALE_SECONDS) -> int:
         """Queued or running runs whose process went quiet (killed, restarted) become "interrupted"."""
