@@ -5,7 +5,8 @@ from core import noise
 from core.i18n import fmt_int, fmt_seconds
 from ui import noise_charts as charts
 from ui import noise_reports
-from ui.session import current_model, current_run, dataset, lang, model_caption, model_label, tr
+from ui.runs import model_run
+from ui.session import current_model, dataset, lang, model_caption, model_label, tr
 
 SAMPLE_CHOICES = (500, 1000, 2000, 4000, 8000, 16000, 30000, 60000)
 DRAW_CHOICES = (10, 20, 50, 100, 200)
@@ -60,7 +61,7 @@ st.subheader(tr("noise.scale_title"))
 st.write(tr("noise.scale_text", value=f"{scale.b_simple:.0f}"))
 st.altair_chart(charts.noise_scale_chart(report, lang()), width="stretch")
 
-run = current_run()
+run = model_run()
 rows = [{"epoch": e.epoch, **e.extra} for e in run.epochs if "b_simple" in e.extra] if run else []
 if rows and which == "current":
     st.subheader(tr("noise.epochs_title"))

@@ -6,7 +6,8 @@ import streamlit as st
 from core import data as D
 from core.checkpoint import CheckpointError, checkpoint_bytes, read_checkpoint
 from core.train import evaluate, split_batches
-from ui.session import ModelInUse, current_model, current_run, dataset, tr
+from ui.runs import model_run
+from ui.session import ModelInUse, current_model, dataset, tr
 
 
 def _load(uploaded) -> CheckpointError | None:
@@ -16,7 +17,7 @@ def _load(uploaded) -> CheckpointError | None:
     except CheckpointError as exc:
         return exc
     val_acc = evaluate(model, split_batches(D.to_tensors(dataset().val)))[1]
-    run = current_run()
+    run = model_run()
     st.session_state.loaded_model = {"in_use": ModelInUse(model, config, val_acc, "loaded", uploaded.name,
                                                           f"file-{uploaded.file_id}"),
                                      "over": run.model_key if run else None}  # a newer run replaces it

@@ -123,10 +123,3 @@ def model_caption(m: ModelInUse) -> str:
 def model_name(m: ModelInUse) -> str:
     """What a sentence calls the model in use: "Run 2", "the model loaded from mine.pt", …"""
     return m.name if m.origin == "run" else tr(f"common.name_{m.origin}", name=m.name)
-
-
-def current_run():
-    """The run (ui.runs.SessionRun) whose model the other pages use (see current_model), or None."""
-    from ui.runs import model_run
-
-    return model_run()
