@@ -52,6 +52,14 @@ class LessonError(ValueError):
         self.key, self.params = key, params
         super().__init__(t(f"errors.{key}", "en", **params))
 
+    def __reduce__(self):
+        """Pickled with its key and params (a Ray worker's error reaches the app in the learner's words)."""
+        return _rebuild_error, (self.__class__, self.key, self.params)
+
+
+def _rebuild_error(cls, key: str, params: dict) -> LessonError:
+    return cls(key, **params)
+
 
 def language_for_locale(locale: str | None) -> str:
     """The UI language of a first visit: TLL_DEFAULT_LANGUAGE when the server sets one (a Japanese

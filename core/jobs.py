@@ -14,6 +14,13 @@ At most `max_running` trainings run at once (TLL_MAX_JOBS; default: the number o
 or 2 on a GPU); the others wait first come, first served. Each running job sets its own torch
 intra-op thread count so that concurrent jobs share the cores instead of oversubscribing them.
 Jobs whose owner is gone (a closed browser tab) are cancelled by `reap` / `watch_owners`.
+
+Two executors share this interface (submit, take_up, resume, cancel, find, adopt, cancel_owner,
+owners, counts, reap, watch_owners) and its Job and RunState: `JobManager`, the default, trains in
+threads of this process; `core.ray_executor.RayExecutor` (TLL_RAY_ADDRESS) runs each training as a
+Ray task on a cluster and streams its events back here, where the same listener stores them.
+`manager()` picks one. A subclass changes only how a job leaves the queue (`_begin`) and how it
+trains (`_train`).
 """
 import itertools
 import os
@@ -30,8 +37,19 @@ from core import data as D
 from core.settings import env_number
 from core.train import RESUMABLE, ConfigError, EpochEvent, RunResult, StepEvent, TrainConfig, Trainer
 
-# how a job ends: the trainer's statuses, plus a job cancelled while queued and one that crashed
-DONE = ("finished", "stopped", "diverged", "early_stopped", "cancelled", "failed")
+# how a job ends: the trainer's statuses, plus a job cancelled while queued, one that crashed, and one
+# whose Ray worker died under it (it goes on from its last finished epoch)
+DONE = ("finished", "stopped", "diverged", "early_stopped", "cancelled", "failed", "interrupted")
+GOES_ON = (*RESUMABLE, "interrupted")  # ends a job can go on from
+
+
+class Ended(Exception):
+    """Raised by an executor's `_train`: the job ended with `status` and no model to show for it
+    (e.g. a Ray task cancelled in Ray's queue, or whose worker died before its first epoch)."""
+
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -157,6 +175,8 @@ class Job:
     keep_trainer: bool = True
     listener: object | None = field(default=None, repr=False)  # see the module's docstring
     run_id: int | None = None  # the run's id in the store, when it is stored
+    saved: dict | None = field(default=None, repr=False)  # on Ray, where the trainer lives in a worker:
+    # the last epoch's Trainer.checkpoint(), what going on needs
 
     @property
     def done(self) -> bool:
@@ -164,13 +184,13 @@ class Job:
 
     @property
     def resumable(self) -> bool:
-        """Ended finished or stopped, with what going on needs still kept."""
-        return self.done and self.trainer is not None
+        """Ended finished, stopped (or on Ray interrupted), with what going on needs still kept."""
+        return self.done and (self.trainer is not None or (self.saved is not None and self.state.status in GOES_ON))
 
     def release(self) -> None:
         """Give up going on with this run (frees its trainer's model and optimizer state)."""
         self.keep_trainer = False
-        self.trainer = None
+        self.trainer = self.saved = None
 
 
 def default_max_running() -> int:
@@ -192,13 +212,24 @@ class JobManager:
         self._last_alive: dict[str, float] = {}  # owner → when it was last seen alive
         self._reaper: threading.Thread | None = None
 
+    @property
+    def slots(self) -> int:
+        """Trainings that run at once (the rest wait)."""
+        return self.max_running
+
+    problem = ""  # why new runs cannot start right now (the Ray executor's cluster unreachable); "" here
+
+    def warm(self, data: D.MnistSplits) -> None:
+        """Get the trainers' processes ready before the first learner asks (the Ray executor's workers);
+        in-process there is nothing to do: this process imported torch at start."""
+
     # asking -------------------------------------------------------------------------------------
 
     def submit(self, config: TrainConfig, splits: D.MnistSplits, owner: str = "",
                epoch_hook: Callable | None = None, listener=None, run_id: int | None = None) -> Job:
         """Queue a run of `config`; it starts as soon as a slot is free. Bad settings raise ConfigError now."""
         config = replace(config).validate()
-        job = Job(next(self._ids), owner, config, RunState(config.batch_size), splits, epoch_hook,
+        job = Job(next(self._ids), owner, config, RunState(config.minibatch(len(splits.train))), splits, epoch_hook,
                   listener=listener, run_id=run_id)
         self._enqueue(job)
         return job
@@ -211,7 +242,7 @@ class JobManager:
         store after a restart) to train `epochs` more epochs with its weights, optimizer state and
         batch order. The job starts with the saved curves (`done`, `losses`) and training time."""
         config = replace(config, epochs=len(done)).validate()
-        state = RunState(config.batch_size, done, losses, step=saved["steps_done"], elapsed=elapsed)
+        state = RunState(config.minibatch(len(splits.train)), done, losses, step=saved["steps_done"], elapsed=elapsed)
         job = Job(next(self._ids), owner, config, state, splits, epoch_hook, listener=listener, run_id=run_id)
         trainer = self._trainer(job)
         trainer.restore(saved, done)
@@ -335,28 +366,25 @@ class JobManager:
                 job = self._queue.popleft()
                 self._running.add(job)
                 self.peak_running = max(self.peak_running, len(self._running))
-                job.state._set(status="running", position=0, started=time.perf_counter())
+                self._begin(job)
                 job.thread = threading.Thread(target=self._work, args=(job,), name=f"train-{job.id}", daemon=True)
                 job.thread.start()
             self._renumber()
 
+    def _begin(self, job: Job) -> None:
+        """A job leaves the queue: here it starts training at once."""
+        job.state._set(status="running", position=0, started=time.perf_counter())
+
     def _work(self, job: Job) -> None:
-        torch.set_num_threads(self.threads_per_job)  # this job's share of the cores (later threads
-        # inherit it too: app.py gives each page run the whole count back, device.use_all_cpu_threads)
+        """The job's thread: train it (`_train`), then end it, whatever happened, and free its slot."""
         state = job.state
         end = {"status": "failed", "error": "the training thread was interrupted"}
         try:
-            trainer = job.trainer or self._trainer(job)
-            job.trainer = None
-            per_epoch = trainer.iterations_per_epoch()
-            state._set(steps_per_epoch=per_epoch, total_steps=per_epoch * job.config.epochs)
-            if job.listener:
-                job.listener.running(per_epoch, per_epoch * job.config.epochs, trainer.device)
-            result = trainer.run()
+            result = self._train(job)
             state.result = result
-            if result.status in RESUMABLE and job.keep_trainer:
-                job.trainer = trainer
             end = {"status": result.status, "diverged_step": result.diverged_step}
+        except Ended as exc:
+            end = {"status": exc.status}
         except ConfigError as exc:
             end = {"status": "failed", "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the worker must always end its job and free its slot
@@ -370,15 +398,37 @@ class JobManager:
                                    end.get("error", ""), state.elapsed, end.get("diverged_step"))
             self._dispatch()
 
+    def _train(self, job: Job) -> RunResult:
+        """Run the job's Trainer in this thread; keep the trainer when the run may go on."""
+        torch.set_num_threads(self.threads_per_job)  # this job's share of the cores (later threads
+        # inherit it too: app.py gives each page run the whole count back, device.use_all_cpu_threads)
+        trainer = job.trainer or self._trainer(job)
+        job.trainer = None
+        per_epoch = trainer.iterations_per_epoch()
+        job.state._set(steps_per_epoch=per_epoch, total_steps=per_epoch * job.config.epochs)
+        if job.listener:
+            job.listener.running(per_epoch, per_epoch * job.config.epochs, trainer.device)
+        result = trainer.run()
+        if result.status in RESUMABLE and job.keep_trainer:
+            job.trainer = trainer
+        return result
+
 
 _manager: JobManager | None = None
 _manager_lock = threading.Lock()
 
 
 def manager() -> JobManager:
-    """The process-wide job manager (created on first use from TLL_MAX_JOBS)."""
+    """The process-wide executor, created on first use: the in-process JobManager (TLL_MAX_JOBS), or
+    with TLL_RAY_ADDRESS set the Ray executor (core.ray_executor; nothing imports ray otherwise)."""
     global _manager
     with _manager_lock:
         if _manager is None:
-            _manager = JobManager()
+            address = os.environ.get("TLL_RAY_ADDRESS", "").strip()
+            if address:
+                from core.ray_executor import RayExecutor
+
+                _manager = RayExecutor(address)
+            else:
+                _manager = JobManager()
         return _manager

@@ -4,7 +4,7 @@
 # a private PostgreSQL 15 server the tests start themselves (tests/postgres.py). Exit code = pytest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh requirements-ray.txt
 if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk" \
     || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
