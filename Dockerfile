@@ -3,14 +3,18 @@
 #   docker run -p 8501:8501 -v /srv/mnist:/data -v tll-runs:/runs training-loop-lab
 # Learners' runs are kept in /runs/runs.sqlite: keep that volume (back it up with
 # `python -m core.store backup FILE`), or point TLL_DATABASE_URL at a PostgreSQL server.
+# More than one machine (PostgreSQL, a Ray cluster, several replicas): deploy/compose.yaml.
 FROM python:3.11-slim
 
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/*
 
-COPY requirements.txt .
+COPY requirements.txt requirements-ray.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
+# WITH_RAY=1: the image also serves as a Ray head or worker (deploy/compose.yaml)
+ARG WITH_RAY=0
+RUN if [ "$WITH_RAY" = 1 ]; then pip install --no-cache-dir -r requirements-ray.txt; fi
 
 COPY app.py ./
 COPY pages ./pages
