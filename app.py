@@ -13,15 +13,14 @@ from ui.session import data_problem, dataset, device_summary, language_picker, s
 
 
 @st.cache_resource(show_spinner=False)
-def executor() -> jobs.JobManager:
-    """This process's executor, warmed once (on Ray: the workers import torch before the first Train)."""
-    chosen = jobs.manager()
-    chosen.warm(dataset())
-    return chosen
+def warm_up_trainers() -> None:
+    """Once per process: on Ray, the workers import torch and load the data before the first Train."""
+    jobs.manager().warm(dataset())
 
 
 st.set_page_config(page_title="Training Loop Lab", page_icon="🔁", layout="wide")
 use_all_cpu_threads()  # this run's thread may have inherited one training job's share
+warm_up_trainers()
 language_picker()
 navigation = st.navigation([st.Page(path, title=tr(title), icon=icon, default=i == 0)
                             for i, (path, title, icon, _) in enumerate(PAGES)])
@@ -30,10 +29,11 @@ with st.sidebar:
     if data_problem():
         st.warning(tr("common.data_unreadable", problem=data_problem()), icon=":material/warning:")
     st.caption(tr("common.device_label") + ": " + device_summary())
-    running, queued = executor().counts()
-    st.caption(tr("common.server_load", running=running, queued=queued, slots=executor().slots))
-    if executor().problem:
-        st.warning(tr("common.cluster_unreachable", problem=executor().problem), icon=":material/warning:")
+    executor = jobs.manager()
+    running, queued = executor.counts()
+    st.caption(tr("common.server_load", running=running, queued=queued, slots=executor.slots))
+    if executor.problem:
+        st.warning(tr("common.cluster_unreachable", problem=executor.problem), icon=":material/warning:")
 learner_panel()
 model_file_panel()
 navigation.run()

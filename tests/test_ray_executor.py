@@ -19,7 +19,7 @@ from core.confusion import make_watch_hook  # noqa: E402
 from core.jobs import JobManager  # noqa: E402
 from core.store import Store, StoreWriter, new_learner_key  # noqa: E402
 from core.train import TrainConfig  # noqa: E402
-from tests.apptest import wait_until  # noqa: E402
+from apptest import wait_until  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = TrainConfig(epochs=2, train_subset=1000, seed=3, device="cpu")  # 16 steps an epoch

@@ -17,7 +17,7 @@ from core.checkpoint import CheckpointError
 from core.jobs import Snapshot
 from core.settings import env_number
 from core.store import StoredRun, StoreError, open_store
-from core.train import EpochEvent, TrainConfig
+from core.train import ConfigError, EpochEvent, TrainConfig
 from ui.identity import learner_key
 from ui.session import dataset, tr
 
@@ -244,8 +244,13 @@ def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
     config = replace(config).validate()  # refused before anything is stored
     history()  # read from the store before the new run is in it (else it would be there twice)
     run_id, number, listener = _stored_run(config)
-    job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook, listener=listener,
-                         run_id=run_id)
+    try:
+        job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook, listener=listener,
+                             run_id=run_id)
+    except ConfigError:  # e.g. the training cluster cannot be reached: the refused run is not kept
+        if run_id is not None:
+            store()[0].delete_runs(learner_key(), [run_id])
+        raise
     for earlier in history():  # only the newest run can go on: the others' trainers need not stay in memory
         if earlier.job:
             earlier.job.release()
