@@ -1,4 +1,7 @@
 """The job manager: a bounded number of runs at once, first come first served, cancellable."""
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -9,6 +12,7 @@ from core.device import CPU_THREADS, device_label, use_all_cpu_threads
 from apptest import wait_until
 from core.jobs import JobManager
 from core.train import ConfigError, TrainConfig
+from conftest import ROOT
 
 SLOW = dict(batch_size=1, epochs=1, train_subset=4000, device="cpu")  # thousands of steps: runs until cancelled
 QUICK = dict(batch_size=128, epochs=1, train_subset=256, device="cpu")
@@ -158,3 +162,14 @@ def test_only_finished_or_stopped_jobs_with_their_trainer_go_on(splits):
     manager.cancel(running)
     wait_until(lambda: running.done)
     assert running.state.status == "stopped" and running.state.result is not None and not running.resumable
+
+
+def test_the_default_executor_trains_here_and_never_imports_ray():
+    code = ("import os, sys; os.environ.pop('TLL_RAY_ADDRESS', None)\n"
+            "from core import jobs\n"
+            "import ui.runs, ui.lab_controls\n"
+            "executor = jobs.manager()\n"
+            "print(type(executor).__name__, executor.slots >= 1, 'ray' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k != "TLL_RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert out.stdout.split() == ["JobManager", "True", "False"], out.stderr[-2000:]
