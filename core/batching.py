@@ -2,22 +2,24 @@
 
 Nothing here decides how batches are cut: `core.data.epoch_indices` does, exactly as training
 uses it. This file only draws several epochs the way `core.train.Trainer` does (one generator,
-seeded once, drawn again at the start of every epoch) and says which items an epoch left out.
+seeded once, drawn again at the start of every epoch), says which items an epoch left out, and
+where each digit's minibatches begin when the samples are sorted by digit.
 """
 import torch
 
-from core.data import epoch_indices
+from core.data import batch_plan, epoch_indices
 
 
-def shuffled_epochs(n: int, batch_size: int, seed: int, epochs: int = 2,
-                    drop_last: bool = False) -> list[list[list[int]]]:
+def batch_epochs(n: int, batch_size: int, seed: int, epochs: int = 2, drop_last: bool = False,
+                 order: torch.Tensor | None = None) -> list[list[list[int]]]:
     """`epochs` epochs of minibatches of items 0…n-1: epochs[e][i] holds iteration i's items.
 
     One generator for all epochs, as in training: the second epoch continues the random stream,
-    so it is shuffled differently, yet the whole sequence is fixed by `seed`.
+    so it is shuffled differently, yet the whole sequence is fixed by `seed`. With `order` (the
+    Trainer's `core.data.fixed_order`) every epoch takes the items in that order instead.
     """
     generator = torch.Generator().manual_seed(seed)
-    return [[batch.tolist() for batch in epoch_indices(n, batch_size, generator, drop_last)]
+    return [[batch.tolist() for batch in epoch_indices(n, batch_size, generator, drop_last, order)]
             for _ in range(epochs)]
 
 
@@ -25,3 +27,14 @@ def left_out(n: int, batches: list[list[int]]) -> list[int]:
     """The items no minibatch of this epoch holds (drop_last drops the short last batch), in order."""
     used = {item for batch in batches for item in batch}
     return [item for item in range(n) if item not in used]
+
+
+def digit_starts(labels: torch.Tensor, batch_size: int, drop_last: bool = False) -> list[tuple[int, int]]:
+    """(step, digit) for every digit an epoch sorted by digit (order "sorted": all 0s, then all 1s…)
+    trains on: the step (1-based, within the epoch) of the first minibatch that holds that digit.
+    Where the digit changes the per-step loss jumps up: the model meets a digit it has unlearned."""
+    iterations, _ = batch_plan(len(labels), batch_size, drop_last)
+    digits, counts = torch.unique_consecutive(labels.sort().values, return_counts=True)
+    firsts = counts.cumsum(0) - counts  # (digits,) where each digit's block begins
+    return [(int(first) // batch_size + 1, int(digit)) for digit, first in zip(digits, firsts)
+            if first // batch_size < iterations]  # drop_last may drop the last digit's only batch

@@ -39,22 +39,30 @@ def predict_split(model: nn.Module, split: D.TensorSplit, batch_size: int = EVAL
     return Predictions(split.y.cpu(), predicted, confidence)
 
 
-def make_watch_hook(split: D.TensorSplit, n: int = WATCHED):
-    """A Trainer `epoch_hook(model, epoch) -> {"watched": [answers]}`: the model's answer for the
-    split's first n samples after each epoch, the same digits every time, so a learner sees the
-    answers turn right as the model learns. Runs in evaluation mode; the mode is restored after."""
-    x = split.x[:n]
-
+def make_watch_hook(split: D.TensorSplit, n: int = WATCHED, batch_size: int = EVAL_BATCH):
+    """A Trainer `epoch_hook(model, epoch) -> {"watched": [answers], "predicted": [counts]}` after each epoch:
+    "watched", the model's answer for the split's first n samples, the same digits every time, so a
+    learner sees the answers turn right as the model learns; "predicted", how often it answers each
+    digit over the whole split (`predicted_counts`), so a model that learned to say one digit
+    (trained on digits sorted 0…9, it says mostly 9) shows it. One pass in evaluation mode; the mode
+    is restored after."""
     @torch.no_grad()
     def hook(model: nn.Module, epoch: int) -> dict:
+        device = next(model.parameters()).device  # batch by batch: runs on a GPU hold no copy of the split
         was_training = model.training
         model.eval()
         try:
-            return {"watched": model(x.to(next(model.parameters()).device)).argmax(dim=1).tolist()}
+            answers = torch.cat([model(x.to(device)).argmax(dim=1) for x, _ in split_batches(split, batch_size)]).cpu()
         finally:
             model.train(was_training)
+        return {"watched": answers[:n].tolist(), "predicted": predicted_counts(answers)}
 
     return hook
+
+
+def predicted_counts(predicted: torch.Tensor) -> list[int]:
+    """How many of the answers `predicted` (N,) are each digit 0–9: 10 counts summing to N."""
+    return torch.bincount(predicted.flatten(), minlength=CLASSES).tolist()
 
 
 def confusion_matrix(p: Predictions) -> torch.Tensor:

@@ -3,12 +3,12 @@ from dataclasses import asdict
 
 from core.i18n import DEFAULT_LANGUAGE, t
 from core.models import hidden_text
-from core.train import OPTIMIZERS, EpochEvent, TrainConfig
+from core.train import OPTIMIZERS, EpochEvent, TrainConfig, batch_text
 
 # settings a learner changes, in the order a legend names them (short names: lab.legend_<setting>)
 SETTINGS = ("model", "hidden", "activation", "optimizer", "learning_rate", "batch_size", "dropout", "batchnorm",
             "epochs", "seed", "train_subset", "augment", "order", "weight_decay", "patience", "loader", "device",
-            "drop_last", "momentum")
+            "drop_last", "momentum", "zero_grad")
 
 
 def _show(setting: str, value, lang: str) -> str:
@@ -23,6 +23,8 @@ def _show(setting: str, value, lang: str) -> str:
         return t(f"lab.activation_{value}", lang)
     if setting == "order":
         return t(f"lab.order_{value}", lang)
+    if setting == "batch_size":
+        return batch_text(value, lang)
     if setting == "train_subset" and not value:
         return t("lab.subset_all", lang)
     if isinstance(value, bool):

@@ -6,7 +6,7 @@ prints the validation loss and accuracy each epoch and the test accuracy once at
 """
 from core.data import AugmentConfig, MEAN, STD, VAL_FRACTION
 from core.models import layer_widths, shape_text
-from core.train import TrainConfig
+from core.train import FULL_BATCH, TrainConfig
 
 ACTIVATION_LAYERS = {"relu": ["nn.ReLU()"], "tanh": ["nn.Tanh()"], "sigmoid": ["nn.Sigmoid()"], "none": []}
 
@@ -93,6 +93,9 @@ def lesson_code(config: TrainConfig) -> str:
     patience_setup = "best_val_loss, bad_epochs, best_state = float(\"inf\"), 0, None\n" if c.patience else ""
     restore = "if best_state is not None:\n    model.load_state_dict(best_state)\n" if c.patience else ""
     drop_last = ", drop_last=True" if c.drop_last else ""
+    batch = "len(train_set)" if c.batch_size == FULL_BATCH else c.batch_size  # full batch: one minibatch per epoch
+    zero_grad = ("        optimizer.zero_grad()\n" if c.zero_grad else
+                 "        # no zero_grad: loss.backward() adds this minibatch's gradients to the old ones\n")
     return f"""{"import copy" + chr(10) * 2 if c.patience else ""}import torch
 from torch import nn, optim
 from torch.utils.data import DataLoader, Subset, random_split
@@ -110,7 +113,7 @@ train_set, val_set = random_split(full_train, [len(full_train) - n_val, n_val],
                                   generator=torch.Generator().manual_seed(0))
 {extra_data}
 # ② minibatches, {each_epoch}
-train_loader = DataLoader(train_set, batch_size={c.batch_size}, shuffle={c.order == "shuffle"}{drop_last})
+train_loader = DataLoader(train_set, batch_size={batch}, shuffle={c.order == "shuffle"}{drop_last})
 val_loader = DataLoader(val_set, batch_size=1000)
 test_loader = DataLoader(test_set, batch_size=1000)
 
@@ -136,8 +139,7 @@ def evaluate(loader):
     model.train()
     for images, labels in train_loader:      # ② a minibatch, ③ preprocessed
         images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        outputs = model(images)              # ④ forward → ⑤ output
+{zero_grad}        outputs = model(images)              # ④ forward → ⑤ output
         loss = criterion(outputs, labels)    # ⑥ loss
         loss.backward()                      # ⑦ gradients
         optimizer.step()                     # ⑧ parameter update

@@ -84,8 +84,9 @@ class StopBoard:
         return token in self.stopped
 
 
-def _stop_check(board, token: str):
-    """should_stop for the Trainer: asks the board at most every STOP_POLL_SECONDS."""
+def _stop_check(board, token: str, halt: threading.Event):
+    """should_stop for the Trainer: `halt` (the task itself ends), or the board, asked at most every
+    STOP_POLL_SECONDS."""
     asked = {"at": 0.0, "stop": False}
 
     def should_stop() -> bool:
@@ -93,7 +94,7 @@ def _stop_check(board, token: str):
         if not asked["stop"] and now - asked["at"] >= STOP_POLL_SECONDS:
             asked["at"] = now
             asked["stop"] = ray.get(board.is_stopped.remote(token))
-        return asked["stop"]
+        return asked["stop"] or halt.is_set()
 
     return should_stop
 
@@ -102,11 +103,13 @@ def train_task(config: TrainConfig, data: str, saved: dict | None, done: list, m
                epoch_hook, board, token: str):
     """One run, in a worker: yields ("running", steps per epoch, total steps, device), ("events", [...]),
     ("checkpoint", dict) after each epoch, and last ("end", status, weights, diverged step, best epoch).
-    A fresh run trains `config.epochs`; a saved one (`saved` after the epochs `done`) `more` epochs."""
+    A fresh run trains `config.epochs`; a saved one (`saved` after the epochs `done`) `more` epochs.
+    The Trainer runs in a thread of the task; the task's own loop streams what it hears."""
     torch.set_num_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
     splits = worker_splits(data)
     out: queue.Queue = queue.Queue()
-    trainer = Trainer(config, splits, on_event=out.put, should_stop=_stop_check(board, token),
+    halt = threading.Event()  # set when the task ends for any reason (e.g. cancelled): the thread stops too
+    trainer = Trainer(config, splits, on_event=out.put, should_stop=_stop_check(board, token, halt),
                       epoch_hook=epoch_hook, on_checkpoint=lambda c: out.put(("checkpoint", c)))
     if saved is not None:
         trainer.restore(saved, done)
@@ -123,7 +126,21 @@ def train_task(config: TrainConfig, data: str, saved: dict | None, done: list, m
         out.put(None)
 
     threading.Thread(target=train, name="train", daemon=True).start()
-    events, last = [], time.monotonic()
+    try:
+        yield from _stream(out)
+    finally:
+        halt.set()
+    if "error" in ended:
+        raise ended["error"]
+    result = ended["result"]
+    weights = {k: v.cpu() for k, v in result.model.state_dict().items()}
+    yield "end", result.status, weights, result.diverged_step, result.best_epoch
+
+
+def _stream(out: queue.Queue):
+    """What the trainer puts in `out`, until its None: step events in batches (the first at once, then
+    at most every STREAM_SECONDS), each epoch's event and checkpoint as soon as they come."""
+    events, last, first = [], time.monotonic(), True
     while True:
         try:
             item = out.get(timeout=STREAM_SECONDS)
@@ -131,21 +148,16 @@ def train_task(config: TrainConfig, data: str, saved: dict | None, done: list, m
             item = "tick"
         if isinstance(item, StepEvent):
             events.append(item)
-        if events and (item is None or isinstance(item, (EpochEvent, tuple)) or len(events) == 1
+        if events and (first or item is None or isinstance(item, (EpochEvent, tuple))
                        or time.monotonic() - last >= STREAM_SECONDS):
-            yield "events", events  # the first step at once: the learner waits for it
-            events, last = [], time.monotonic()
+            yield "events", events
+            events, last, first = [], time.monotonic(), False
         if isinstance(item, EpochEvent):
             yield "events", [item]
         elif isinstance(item, tuple):
             yield item
         elif item is None:
-            break
-    if "error" in ended:
-        raise ended["error"]
-    result = ended["result"]
-    weights = {k: v.cpu() for k, v in result.model.state_dict().items()}
-    yield "end", result.status, weights, result.diverged_step, result.best_epoch
+            return
 
 
 def warm_up(data: str) -> str:
@@ -201,7 +213,9 @@ class RayExecutor(JobManager):
                 self._attempt = threading.Event()
                 threading.Thread(target=self._init, args=(self._attempt,), name="ray", daemon=True).start()
             attempt = self._attempt
-        if not attempt.wait(max(0.0, min(wait, self._tried + CONNECT_SECONDS - time.monotonic()))):
+        left = self._tried + CONNECT_SECONDS - time.monotonic()
+        if not attempt.wait(max(0.0, min(wait, left))) and wait >= left:  # not while a join is still under
+            # way: a replica's first page (wait=0) said "cannot be reached ... after 0 s"
             self.problem = f"no answer from {self.address} after {time.monotonic() - self._tried:.0f} s"
         return self._board is not None
 
@@ -266,7 +280,7 @@ class RayExecutor(JobManager):
         """As JobManager.take_up; the worker restores the trainer, so nothing is built here."""
         self._require()
         config = replace(config, epochs=len(done) + epochs).validate()
-        state = RunState(config.batch_size, done, losses, step=saved["steps_done"], elapsed=elapsed)
+        state = RunState(config.minibatch(len(splits.train)), done, losses, step=saved["steps_done"], elapsed=elapsed)
         job = Job(next(self._ids), owner, config, state, splits, epoch_hook, listener=listener, run_id=run_id,
                   saved=saved)
         self._goes_on(job, list(done), epochs)
@@ -281,8 +295,8 @@ class RayExecutor(JobManager):
         steps = job.saved["steps_done"]
         snap = job.state.snapshot()
         done = [e for e in snap.epochs if e.step <= steps]
-        state = RunState(job.config.batch_size, done, [(s, v) for s, v in snap.losses if s <= steps], step=steps,
-                         elapsed=snap.elapsed)
+        state = RunState(job.config.minibatch(len(job.splits.train)), done,
+                         [(s, v) for s, v in snap.losses if s <= steps], step=steps, elapsed=snap.elapsed)
         state.result = job.state.result  # shown until the new one replaces it
         job.state, job.config = state, replace(job.config, epochs=len(done) + epochs)
         job.cancel_event.clear()

@@ -46,6 +46,18 @@ EVAL_BATCH = 2000  # evaluation needs no gradients, so big batches are cheap
 # up. Such runs rarely reach NaN: their ReLUs die first and the loss falls back to ~2.3, so a
 # NaN check alone would call "SGD, lr 1, batch 1" a finished run.
 DIVERGED_LOSS = 1000.0
+FULL_BATCH = "all"  # the batch size that is the whole training set: one update per epoch with the exact gradient ∇L
+MAX_CNN_BATCH = 8192  # the CNN's activations for one minibatch take ~0.2 MB a sample: 8,192 take ~1.6 GB
+
+
+def parse_batch_size(text: str) -> int | str:
+    """A batch size as typed in a URL or a command line: "64" → 64, "all" → FULL_BATCH; else ValueError."""
+    return FULL_BATCH if text == FULL_BATCH else int(text)
+
+
+def batch_text(batch_size: int | str, lang: str) -> str:
+    """A batch size as the app writes it: "64", or FULL_BATCH as the word for "all" in `lang`."""
+    return t("lab.batch_all", lang) if batch_size == FULL_BATCH else str(batch_size)
 
 
 def diverged(loss: float) -> bool:
@@ -62,7 +74,7 @@ class TrainConfig:
     model: str = "mlp"  # "mlp" (the lesson's 784-128-64-10) or "cnn"
     hidden: tuple[int, ...] = LESSON_HIDDEN  # the MLP's hidden layers' widths, 0 to 4 of them (the CNN ignores it)
     activation: str = "relu"  # after each of the MLP's hidden layers: a key of ACTIVATIONS
-    batch_size: int = 64  # samples per minibatch
+    batch_size: int | str = 64  # samples per minibatch, or FULL_BATCH ("all"): the whole training set at once
     learning_rate: float = 1e-3  # step size of each parameter update
     optimizer: str = "adam"  # a key of OPTIMIZERS
     momentum: float = 0.9  # used by "momentum" and "nesterov" (and RMSprop's momentum stays 0)
@@ -78,6 +90,7 @@ class TrainConfig:
     drop_last: bool = False  # drop the last, smaller minibatch of each epoch
     order: str = "shuffle"  # the samples' order each epoch: a key of D.ORDERS ("shuffle": a fresh one every epoch)
     patience: int = 0  # early stopping: stop after this many epochs without a better val loss (0 = off)
+    zero_grad: bool = True  # call optimizer.zero_grad() before each backward (False: gradients accumulate)
     cuda_graph: bool = True  # on a GPU, replay each full minibatch's step as one CUDA graph: same math,
     # ~7x faster per epoch on an H200 (docs/benchmarks.md); no effect on the CPU
 
@@ -104,7 +117,7 @@ class TrainConfig:
             raise ConfigError("order", value=self.order, choices=", ".join(D.ORDERS))
         if self.device not in DEVICE_CHOICES:
             raise ConfigError("device", value=self.device, choices=", ".join(DEVICE_CHOICES))
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+        if self.batch_size != FULL_BATCH and not (type(self.batch_size) is int and self.batch_size >= 1):
             raise ConfigError("batch_size", value=self.batch_size)
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ConfigError("learning_rate", value=self.learning_rate)
@@ -121,6 +134,10 @@ class TrainConfig:
     def samples(self, available: int) -> int:
         """Training samples one epoch goes through, out of the `available` ones (train_subset caps them)."""
         return min(self.train_subset or available, available)
+
+    def minibatch(self, available: int) -> int:
+        """Samples per minibatch out of `available` training samples: batch_size, or all of them for FULL_BATCH."""
+        return self.samples(available) if self.batch_size == FULL_BATCH else self.batch_size
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -163,13 +180,17 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0,
 
 # one step and one evaluation --------------------------------------------------------------------
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               zero_grad: bool = True):
     """One minibatch: forward, loss, backward, update. Returns (loss as a float, detached logits).
 
-    A diverged loss (see `diverged`) skips backward and the update, so a diverging run keeps its
-    last sane weights; the caller sees the loss and stops.
+    Without `zero_grad` the old gradients are not cleared: backward adds this minibatch's to them,
+    and the update uses the sum of every gradient so far. A diverged loss (see `diverged`) skips
+    backward and the update, so a diverging run keeps its last sane weights; the caller sees the
+    loss and stops.
     """
-    optimizer.zero_grad(set_to_none=True)
+    if zero_grad:
+        optimizer.zero_grad(set_to_none=True)
     logits = model(x)  # ④ forward → ⑤ output (N, 10)
     loss = F.cross_entropy(logits, y)  # ⑥ loss
     loss_value = loss.item()  # one host sync per step, needed anyway to plot the loss
@@ -289,14 +310,18 @@ class Trainer:
         self.on_checkpoint = on_checkpoint  # hears `checkpoint()` after every epoch: what going on needs
         self.model = model.to(self.device) if model is not None else init_model(config, self.device)
         # a CUDA graph replays one fixed piece of work: the same-sized batch cut from the same tensors
+        # (and it always starts from cleared gradients: a run that forgets zero_grad trains eagerly)
         graphed = (config.cuda_graph and self.device.type == "cuda" and config.loader == "tensor"
-                   and not config.augment)
+                   and not config.augment and config.zero_grad)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.learning_rate,
                                         config.weight_decay, config.momentum, capturable=graphed)
         self.correct = torch.zeros((), dtype=torch.long, device=self.device)  # right answers this epoch,
         # counted on the device so that no step waits for it
         self.generator = torch.Generator().manual_seed(config.seed)  # batch order and augmentation
         limit = config.train_subset or None
+        self.batch_size = config.minibatch(len(splits.train))  # "all" (FULL_BATCH) as a number of samples
+        if config.model == "cnn" and self.batch_size > MAX_CNN_BATCH:  # a whole MNIST at once: several GB
+            raise ConfigError("cnn_batch", batch=f"{self.batch_size:,}", most=f"{MAX_CNN_BATCH:,}")
         # None: a fresh shuffle every epoch, else the order every epoch repeats
         self.order = D.fixed_order(config.order, splits.train.labels[:limit], config.seed)
         if config.loader == "tensor":
@@ -304,15 +329,15 @@ class Trainer:
             self.val_data = D.to_tensors(splits.val, self.device)
             self.n_train = len(self.train_data)
         else:
-            self.train_loader = D.textbook_loader(splits, splits.train, config.batch_size,
+            self.train_loader = D.textbook_loader(splits, splits.train, self.batch_size,
                                                   shuffle=self.order is None, generator=self.generator,
                                                   drop_last=config.drop_last, limit=limit, order=self.order)
-            self.val_loader = D.textbook_loader(splits, splits.val, config.batch_size, shuffle=False)
+            self.val_loader = D.textbook_loader(splits, splits.val, self.batch_size, shuffle=False)
             self.n_train = len(self.train_loader.dataset)
         if self.n_train < 1:
             raise ConfigError("train_subset", value=config.train_subset)
         self.graphed = GraphedStep(self.model, self.optimizer, self.train_data.x, self.train_data.y,
-                                   config.batch_size, self.correct, self._eager_step) if graphed else None
+                                   self.batch_size, self.correct, self._eager_step) if graphed else None
         # no other run may draw from the CUDA generator while a graph is recorded (core/cuda_graph.py)
         self._random_guard = CUDA_RANDOM if self.device.type == "cuda" else contextlib.nullcontext()
         self.result = RunResult(self.config, self.model, "finished", [], [])
@@ -322,18 +347,18 @@ class Trainer:
         self.steps_done = 0  # steps trained over the whole run (a restored run counts its stored ones)
 
     def iterations_per_epoch(self) -> int:
-        return D.batch_plan(self.n_train, self.config.batch_size, self.config.drop_last)[0]
+        return D.batch_plan(self.n_train, self.batch_size, self.config.drop_last)[0]
 
     def _train_batches(self):
         """One epoch's minibatches: index tensors on the device (tensor path) or (x, y) from the DataLoader."""
         if self.config.loader == "tensor":
-            return D.device_epoch(self.train_data, self.config.batch_size, self.generator, self.config.drop_last,
+            return D.device_epoch(self.train_data, self.batch_size, self.generator, self.config.drop_last,
                                   self.order)
         return iter(self.train_loader)
 
     def _step(self, batch) -> tuple[float, int]:
         """Train on one minibatch; returns (its loss, its size). Counts right answers into self.correct."""
-        if self.graphed is not None and len(batch) == self.config.batch_size:
+        if self.graphed is not None and len(batch) == self.batch_size:
             loss_value = self.graphed(batch)
             if diverged(loss_value):
                 self.graphed.undo_update()  # keep the last sane weights, as train_step does
@@ -347,7 +372,7 @@ class Trainer:
         return self._eager_step(x, y), len(y)
 
     def _eager_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        loss_value, logits = train_step(self.model, self.optimizer, x, y)
+        loss_value, logits = train_step(self.model, self.optimizer, x, y, self.config.zero_grad)
         self.correct += (logits.argmax(1) == y).sum()
         return loss_value
 
@@ -498,10 +523,18 @@ def _hidden_widths(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(t("errors.hidden_text", "en", value=text)) from None
 
 
+def _batch_size(text: str) -> int | str:
+    try:
+        return parse_batch_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(t("errors.batch_size", "en", value=text)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m core.train", description="Train the lesson's MNIST model and report each epoch.")
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=_batch_size, default=64,
+                   help=f"samples per minibatch, or {FULL_BATCH} for the whole training set (one update per epoch)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam")
     p.add_argument("--momentum", type=float, default=0.9)
@@ -528,6 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction, default=True,
                    help="on a GPU, replay each step as one CUDA graph instead of launching its kernels one "
                         "by one (default; --no-cuda-graph for the eager step)")
+    p.add_argument("--zero-grad", action=argparse.BooleanOptionalAction, default=True,
+                   help="clear the gradients before each backward (default; --no-zero-grad forgets "
+                        "optimizer.zero_grad(), so the gradients accumulate)")
     p.add_argument("--save", default=None, help="write a checkpoint here when done")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch, then {\"test_acc\": …}")
     return p
@@ -539,7 +575,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        weight_decay=args.weight_decay,
                        dropout=args.dropout, batchnorm=args.batchnorm, epochs=args.epochs, seed=args.seed,
                        device=args.device, loader=args.loader, train_subset=args.train_subset,
-                       augment=args.augment, order=args.order, patience=args.patience, cuda_graph=args.cuda_graph)
+                       augment=args.augment, order=args.order, patience=args.patience, zero_grad=args.zero_grad,
+                       cuda_graph=args.cuda_graph)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,11 +4,11 @@ import streamlit as st
 import torch
 
 from core import data as D
-from core.batching import left_out, shuffled_epochs
-from core.i18n import fmt_int
+from core.batching import batch_epochs, left_out
+from core.i18n import fmt_int, sentences
 from ui import data_charts as charts
 from ui.formula import formula
-from ui.session import dataset, source_summary, tr
+from ui.session import dataset, lang, source_summary, tr
 
 GRID = 24  # sample digits in the grid
 AUGMENTED = 8  # digits in the augmentation preview
@@ -25,13 +25,15 @@ def pictures(x: torch.Tensor) -> list:
     return list(D.denormalize(x)[:, 0].numpy())
 
 
-def loader_code(batch_size: int, drop_last: bool) -> str:
-    """The lesson's DataLoader lines with the chosen batch size; only training shuffles."""
+def loader_code(batch_size: int, drop_last: bool, order: str) -> str:
+    """The lesson's DataLoader lines with the chosen batch size; only training shuffles, and only in
+    the order "shuffle" (the others put the training set in their order once, as the Lab's code shows)."""
     extra = ", drop_last=True" if drop_last else ""
     return "\n".join([
         "from torch.utils.data import DataLoader",
         "",
-        f"train_loader = DataLoader(train_dataset, batch_size={batch_size}, shuffle=True{extra})  # {tr('data.code_train')}",
+        f"train_loader = DataLoader(train_dataset, batch_size={batch_size}, shuffle={order == 'shuffle'}{extra})"
+        f"  # {tr(f'lab.order_{order}')}",
         f"val_loader = DataLoader(val_dataset, batch_size={batch_size}, shuffle=False)  # {tr('data.code_val')}",
         f"test_loader = DataLoader(test_dataset, batch_size={batch_size}, shuffle=False)  # {tr('data.code_test')}",
     ])
@@ -84,12 +86,18 @@ st.write(tr("data.batch_intro"))
 left, right = st.columns(2)
 n = left.slider(tr("data.n_items"), 1, 60, 20, key="n_items")
 batch_size = right.slider(tr("data.batch_size"), 1, 32, 6, key="batch_size")
+orders = {name: tr(f"lab.order_{name}") for name in D.ORDERS}  # the Lab's orders, cut by the Trainer's own code
+order = st.selectbox(tr("lab.order"), list(orders), key="tile_order", format_func=orders.get,
+                     help=tr("data.order_help"))
 with st.container(horizontal=True, vertical_alignment="center", gap="large"):  # wraps on a narrow screen
     drop_last = st.toggle("drop_last", key="drop_last", help=tr("data.drop_last_help"))
-    st.button(tr("data.reshuffle"), key="reshuffle", on_click=next_seed, args=("shuffle_seed",))
+    st.button(tr("data.reshuffle"), key="reshuffle", on_click=next_seed, args=("shuffle_seed",),
+              disabled=order in ("file", "sorted"))  # nothing random to draw again
 shuffle_seed = st.session_state.setdefault("shuffle_seed", 0)
 iterations, last = D.batch_plan(n, batch_size, drop_last)
-epochs = shuffled_epochs(n, batch_size, shuffle_seed, 2, drop_last)  # epochs[e][i]: items of iteration i
+digits = train.labels[:n]  # item i is training sample i
+epochs = batch_epochs(n, batch_size, shuffle_seed, 2, drop_last,  # epochs[e][i]: items of iteration i
+                      D.fixed_order(order, digits, shuffle_seed))
 dropped = [left_out(n, batches) for batches in epochs]
 with st.container(horizontal=True, horizontal_alignment="distribute", gap="large"):
     st.metric(tr("data.iterations"), iterations, width="content")
@@ -99,10 +107,10 @@ rounding = r"\left\lfloor {n} / {b} \right\rfloor" if drop_last else r"\left\lce
 formula(rounding.format(n=n, b=batch_size) + f" = {iterations}")
 if iterations == 0:
     st.warning(tr("data.no_batch", n=n, b=batch_size))
-st.altair_chart(charts.batch_tiles(epochs, dropped, n), width="content")
+st.altair_chart(charts.batch_tiles(epochs, dropped, digits.tolist()), width="content")
 if iterations:
     st.caption(tr("data.first_batches", one=epochs[0][0], two=epochs[1][0]))
-st.caption(tr("data.batch_note", seed=shuffle_seed))
+st.caption(sentences(lang(), tr(f"data.batch_note_{order}", seed=shuffle_seed), tr("data.drop_note")))
 
 st.header(tr("data.split_header"))
 sizes = splits.sizes()
@@ -111,7 +119,7 @@ for column, name in zip(st.columns(3), SPLITS):
     column.caption(tr(f"data.role_{name}"))
 st.write(tr("data.exams"))
 st.caption(tr("data.test_from_file" if splits.test.in_test_file else "data.test_from_pool"))
-st.code(loader_code(batch_size, drop_last), language="python")
+st.code(loader_code(batch_size, drop_last, order), language="python")
 train_iterations, train_last = D.batch_plan(sizes["train"], batch_size, drop_last)
 st.caption(tr("data.loader_len", n=fmt_int(sizes["train"]), b=batch_size, count=train_iterations,
               last=train_last))

@@ -7,6 +7,7 @@ from ui.session import dataset, device_summary, source_summary, tr
 from ui.styles import page_style
 
 STEPS = range(1, 9)
+CLAIMS = ("depth", "nonlinearity", "random_batches")  # the deep-learning text's claims, as Lab presets
 
 
 def loop_diagram(rankdir: str) -> str:
@@ -51,6 +52,13 @@ with st.expander(tr("home.lesson_title"), icon=":material/school:"):
     pages = {name: tr(f"{name}.nav") for name in ("data", "lab", "graph", "results", "draw", "noise")}
     st.markdown(tr("home.lesson_steps", **pages, preset_lr=tr("lab.preset_learning_rate"),
                    preset_overfit=tr("lab.preset_overfitting"), use_model=tr("lab.use_model")))
+
+st.subheader(tr("home.claims"))
+st.caption(tr("home.claims_intro"))
+for preset in CLAIMS:  # each opens the Lab with the preset's first variant chosen (ui/lab_controls.init_state)
+    st.page_link("pages/lab.py", label=tr(f"home.claim_{preset}"), icon=":material/science:",
+                 query_params={"preset": preset})
+    st.caption(tr("home.claim_link", lab=tr("lab.nav"), preset=tr(f"lab.preset_{preset}")))
 
 st.subheader(tr("home.pages"))
 for path, title, icon, help_key in PAGES[1:]:

@@ -10,6 +10,8 @@ from ui import lab_controls as controls
 from ui import lab_history, runs
 from ui.lab_live import live_panel
 from ui.session import dataset, lang, tr
+from ui.update_rule import one_step, update_rule
+from ui.zero_grad_chart import zero_grad_chart
 
 FIRST_LOSS_WAIT = 0.5  # seconds this redraw may wait for a new run's first loss (a queued run does not wait long)
 
@@ -26,9 +28,13 @@ with left:
     controls.draw()
     config = controls.config()
     n_train = config.samples(len(splits.train))
-    per_epoch, last = D.batch_plan(n_train, config.batch_size, config.drop_last)
-    st.markdown(tr("lab.implied", n=f"{n_train:,}", batch=config.batch_size, iters=f"{per_epoch:,}",
-                   count=config.epochs, total=f"{per_epoch * config.epochs:,}", last=last))
+    batch = config.minibatch(n_train)
+    per_epoch, last = D.batch_plan(n_train, batch, config.drop_last)
+    st.markdown(tr("lab.implied", n=f"{n_train:,}", batch=f"{batch:,}", iters=f"{per_epoch:,}",
+                   count=config.epochs, total=f"{per_epoch * config.epochs:,}", last=f"{last:,}"))
+    update_rule(config, len(splits.train))
+    if not config.zero_grad:
+        zero_grad_chart(config)
     train_col, stop_col = st.columns(2)
     if train_col.button(tr("lab.train"), key="train", type="primary", width="stretch"):
         try:
@@ -60,5 +66,8 @@ with right:
 with st.expander(tr("lab.code_title")):
     st.caption(tr("lab.code_caption"))
     st.code(lesson_code(config), language="python")
+
+with st.expander(tr("lab.step_title")):
+    one_step()
 
 lab_history.history_section()

@@ -8,6 +8,8 @@ from core import digits
 from core.models import first_layer_activity, first_layer_filters
 from core.train import init_model
 from ui.digit_views import probability_bars, saliency_picture
+from ui.lab_answers import sorted_digit_starts
+from ui.linearity import linearity_section
 from ui.pictures import enlarge, signed, tile
 from ui.results_charts import confusion_chart
 from ui.session import current_model, dataset, model_caption, tr
@@ -53,6 +55,9 @@ with st.container(horizontal=True, horizontal_alignment="distribute", gap="large
 
 st.header(tr("results.matrix_header"))
 st.caption(tr("results.matrix_caption"))
+if in_use.config.order == "sorted":  # trained on digits sorted 0…9: each epoch ended on the last digit
+    last = sorted_digit_starts(in_use.config)[-1][1]
+    st.info(tr("results.sorted_column", digit=last, share=f"{matrix[:, last].sum() / matrix.sum():.0%}"))
 st.altair_chart(confusion_chart(matrix), width="stretch")
 if top:
     pairs = [tr("results.pair_times", true=t, predicted=p, n=n) for t, p, n in top]
@@ -108,6 +113,8 @@ elif first == "mlp":
 scale = first_layer_filters(in_use.model).abs().flatten().quantile(0.99).item()
 pictures = [signed(f, under=1.0, scale=scale) for f in filters]  # on white: red = positive, blue = negative
 st.image(enlarge(tile(pictures, columns=min(16, len(pictures))), cell=12 if config.model == "cnn" else 3), clamp=True)
+
+linearity_section(in_use, val, per_model)  # "without nonlinearity the stack is one linear layer", measured
 
 st.header(tr("results.test_header"))
 st.caption(tr("results.test_caption"))

@@ -81,3 +81,19 @@ def test_sample_order_and_switches_from_the_command_line():
     out = run_cli("--epochs", "1", "--train-subset", "256", "--offline", "--json", "--order", "sorted")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.splitlines()[-1])["status"] == "finished"
+
+
+def test_full_batch_and_a_forgotten_zero_grad_from_the_command_line():
+    from core.train import FULL_BATCH, build_parser, config_from_args
+
+    def parsed(*args):
+        return config_from_args(build_parser().parse_args(list(args)))
+
+    assert parsed().zero_grad and parsed().batch_size == 64
+    assert parsed("--batch-size", "all").batch_size == FULL_BATCH and not parsed("--no-zero-grad").zero_grad
+    out = run_cli("--epochs", "2", "--train-subset", "256", "--offline", "--json", "--optimizer", "sgd", "--lr", "0.1",
+                  "--batch-size", "all", "--no-zero-grad")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1])["status"] == "finished"
+    bad = run_cli("--batch-size", "everything", "--offline")
+    assert bad.returncode == 2 and 'or "all" for the whole training set' in bad.stderr

@@ -3,6 +3,8 @@ import io
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from core import confusion as C
 from core import data as D
@@ -84,6 +86,49 @@ def test_the_watch_hook_reads_the_same_digits_each_epoch_in_evaluation_mode(spli
     first, again = hook(model, 1), hook(model, 2)
     assert first == again and len(first["watched"]) == 7 and model.training  # no dropout noise; mode kept
     assert first["watched"] == model.eval()(val.x[:7]).argmax(1).tolist()
+    assert first["predicted"] == C.predicted_counts(model(val.x).argmax(1))  # over the whole split
+    assert sum(first["predicted"]) == len(val) and len(first["predicted"]) == 10
     both = combine_hooks(hook, None, lambda m, e: {"epoch_seen": e})
-    assert both(model, 3) == {"watched": first["watched"], "epoch_seen": 3}
+    assert both(model, 3) == {**first, "epoch_seen": 3}
+
+
+def always(digit: int) -> nn.Module:
+    """A model that answers `digit` whatever it reads: zero weights, the largest bias on `digit`."""
+    linear = nn.Linear(28 * 28, 10)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.bias.copy_(F.one_hot(torch.tensor(digit), 10).float())
+    return nn.Sequential(nn.Flatten(), linear)
+
+
+def test_a_model_that_always_answers_7_puts_every_validation_digit_on_7(splits):
+    val = D.to_tensors(splits.val)
+    counts = C.make_watch_hook(val, batch_size=300)(always(7), 1)["predicted"]  # 1,000 digits in 4 batches
+    assert counts == [0] * 7 + [len(val)] + [0, 0]
+    assert C.predicted_counts(torch.tensor([3, 3, 9])) == [0, 0, 0, 2, 0, 0, 0, 0, 0, 1]
+
+
+def test_the_predicted_digits_survive_the_store(splits, tmp_path):
+    """A run stored as it trains, read back by a new Store (a restart), keeps each epoch's counts."""
+    from apptest import wait_until
+    from core.jobs import JobManager
+    from core.store import Store, StoreWriter, new_learner_key
+
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    store, key = Store(url), new_learner_key()
+    config = TrainConfig(epochs=2, train_subset=256, batch_size=128, order="sorted", device="cpu")
+    run_id, _, _ = store.create_run(key, config, device="cpu", data_source="bundled")
+    writer = StoreWriter(store)
+    job = JobManager(1).submit(config, splits, listener=writer.recorder(run_id), run_id=run_id,
+                               epoch_hook=C.make_watch_hook(D.to_tensors(splits.val)))
+    wait_until(lambda: job.done)
+    assert writer.flush()
+    trained = [e.extra["predicted"] for e in job.state.snapshot().epochs]
+    again = Store(url)
+    try:
+        stored = [e.extra["predicted"] for e in again.run(key, run_id).epochs]
+    finally:
+        again.close()
+        store.close()
+    assert stored == trained and len(stored) == 2 and all(sum(c) == len(splits.val) for c in stored)
 

@@ -94,3 +94,14 @@ def test_a_fixed_sample_order_is_in_the_script_and_the_loader_keeps_it(order, mn
     assert type(loader.sampler).__name__ == "SequentialSampler"  # shuffle=False: every epoch the same order
     digits = [label for _, label in loader.dataset]
     assert (digits == sorted(digits)) == (order == "sorted")
+
+
+def test_full_batch_and_a_forgotten_zero_grad_are_in_the_script(mnist_dir, monkeypatch, capsys):
+    assert lesson_code(TrainConfig()).count("        optimizer.zero_grad()\n") == 1
+    config = TrainConfig(batch_size="all", zero_grad=False, optimizer="sgd", learning_rate=0.1, epochs=1,
+                         train_subset=300, device="cpu")
+    code = lesson_code(config)
+    assert "zero_grad()" not in code and "batch_size=len(train_set)" in code
+    namespace, out = run_script(config, mnist_dir, monkeypatch, capsys)
+    assert len(namespace["train_loader"]) == 1 and namespace["train_loader"].batch_size == 300
+    assert "validation loss" in out

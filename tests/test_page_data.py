@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from core import data as D
-from core.batching import shuffled_epochs
+from core.batching import batch_epochs
 from core.i18n import catalogue, t
 
 
@@ -24,10 +24,11 @@ def at() -> AppTest:
     return page()
 
 
-def drive(at: AppTest, n: int, batch_size: int, drop_last: bool) -> AppTest:
+def drive(at: AppTest, n: int, batch_size: int, drop_last: bool, order: str = "shuffle") -> AppTest:
     at.slider(key="n_items").set_value(n)
     at.slider(key="batch_size").set_value(batch_size)
     at.toggle(key="drop_last").set_value(drop_last)
+    at.selectbox(key="tile_order").set_value(order)
     at.run()
     assert not at.exception
     return at
@@ -101,7 +102,7 @@ def test_controls_change_iterations_and_last_batch(at, n, batch_size, drop_last,
 def test_tiles_are_the_engines_two_epochs(at):
     drive(at, 23, 5, False)
     epochs = shown_epochs(at)
-    assert epochs == shuffled_epochs(23, 5, seed=at.session_state["shuffle_seed"], epochs=2)
+    assert epochs == batch_epochs(23, 5, seed=at.session_state["shuffle_seed"], epochs=2)
     # …which is epoch_indices drawn twice from one generator seeded once, as the Trainer draws it
     generator = D.torch.Generator().manual_seed(at.session_state["shuffle_seed"])
     assert epochs == [[b.tolist() for b in D.epoch_indices(23, 5, generator)] for _ in range(2)]
@@ -119,8 +120,8 @@ def test_reshuffle_button_draws_a_new_order(at):
     at.button(key="reshuffle").click().run()
     assert at.session_state["shuffle_seed"] == seed + 1
     after = shown_epochs(at)
-    assert after != before and after == shuffled_epochs(12, 4, seed=seed + 1)
-    assert f"{seed + 1}" in caption_with(at, "data.batch_note")
+    assert after != before and after == batch_epochs(12, 4, seed=seed + 1)
+    assert f"{seed + 1}" in caption_with(at, "data.batch_note_shuffle")
     assert metric(at, "data.iterations") == "3"  # the order changes, the count does not
 
 
@@ -151,3 +152,32 @@ def test_full_training_set_loader_length_is_batch_plans(at, splits):
     assert f"len(train_loader) = {iterations:,}" in sentence and sentence.rstrip(".").endswith(f" {last}")
     examples = caption_with(at, "data.norm_examples")
     assert "0 → -1.000" in examples and "255 → +1.000" in examples  # from D.normalize itself
+
+
+@pytest.mark.parametrize("order", D.ORDERS)
+def test_the_tiles_take_the_trainers_order_and_show_each_samples_digit(at, splits, order):
+    drive(at, 60, 6, False, order)
+    seed, digits = at.session_state["shuffle_seed"], splits.train.labels[:60]
+    epochs = shown_epochs(at)
+    assert epochs == batch_epochs(60, 6, seed, epochs=2, order=D.fixed_order(order, digits, seed))
+    drawn = tiles(at)
+    assert (drawn.digit == [int(digits[i]) for i in drawn.item]).all()  # each tile: its sample's label
+    assert (epochs[0] == epochs[1]) == (order != "shuffle")
+    shown_digits = [[int(digits[i]) for i in batch] for batch in epochs[0]]
+    if order == "sorted":  # ascending, so each minibatch holds one digit or where one ends and the next begins
+        assert sum(shown_digits, []) == sorted(digits.tolist())
+        assert all(len(set(batch)) <= 2 for batch in shown_digits)
+    else:
+        assert any(len(set(batch)) > 2 for batch in shown_digits)  # mixed digits
+    assert at.selectbox(key="tile_order").options == [t(f"lab.order_{name}") for name in D.ORDERS]
+    assert at.button(key="reshuffle").disabled == (order in ("file", "sorted"))
+    assert caption_with(at, f"data.batch_note_{order}").endswith(t("data.drop_note"))
+    assert f"shuffle={order == 'shuffle'}" in at.code[0].value
+    at.selectbox(key="tile_order").set_value("shuffle").run()
+
+
+def test_the_order_reads_in_japanese():
+    at = page("ja")
+    at.selectbox(key="tile_order").set_value("sorted").run()
+    assert at.selectbox(key="tile_order").value == "sorted" and at.selectbox(key="tile_order").label == t("lab.order", "ja")
+    assert any(c.value.startswith("数字順") for c in at.caption)

@@ -82,3 +82,23 @@ def test_a_language_in_the_url_is_the_first_visits_language():
     fresh.query_params["lang"] = "klingon"  # ignored, not a crash: the browser's language instead
     fresh.run()
     assert not fresh.exception and fresh.session_state["lang"] == "en"
+
+
+def test_the_lessons_three_claims_link_to_their_presets_and_the_lab_opens_with_one_chosen():
+    from apptest import open_page
+
+    for lang in ("en", "ja"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.session_state["lang"] = lang
+        at.run()
+        links = {link.proto.query_string: link.proto.label for link in at.get("page_link")
+                 if link.proto.query_string}
+        assert links == {f"preset={p}": t(f"home.claim_{p}", lang) for p in ("depth", "nonlinearity", "random_batches")}
+        assert all(link.proto.page.endswith("lab") for link in at.get("page_link") if link.proto.query_string)
+        captions = " ".join(c.value for c in at.caption)
+        assert t("lab.preset_random_batches", lang) in captions and "{" not in captions
+    lab = open_page("pages/lab.py", query={"preset": "depth"})  # what such a link opens
+    assert lab.selectbox(key="hidden").value == () and lab.slider(key="epochs").value == 10
+    assert lab.session_state["lab_preset"] == ("depth", 0)
+    assert "Without a hidden layer the network is one linear layer" in " ".join(i.value for i in lab.info)
+    assert "preset" not in lab.query_params  # chosen once: the learner's later changes stay

@@ -287,7 +287,7 @@ def test_gradient_noise_recorded_each_epoch_is_plotted_beside_the_loss():
     at.button(key="train").click().run()
     run_until(at, lambda a: newest_status(a) == "finished")
     epochs = at.session_state["runs"][-1].job.state.snapshot().epochs
-    assert [sorted(e.extra) for e in epochs] == [["b_simple", "grad_norm_sq", "trace_sigma", "watched"]] * 2
+    assert [sorted(e.extra) for e in epochs] == [["b_simple", "grad_norm_sq", "predicted", "trace_sigma", "watched"]] * 2
     assert all(e.extra["trace_sigma"] > 0 for e in epochs)
     assert len(charts(at)) == 3  # loss, accuracy, gradient noise
     assert "Gradient noise per epoch" in " ".join(m.value for m in at.markdown)
@@ -450,3 +450,62 @@ def test_the_sample_order_comes_from_the_link_shows_in_the_code_and_trains():
     assert "shuffle=True" in at.code[0].value and at.query_params["order"] == "shuffle"
     assert open_lab("ja", order="fixed").selectbox(key="order").value == "fixed"
     assert open_lab(order="random").selectbox(key="order").value == "shuffle"  # ignored, not a crash
+
+
+def test_the_lesson_claims_presets_set_the_models_shape_or_the_order_and_say_what_to_watch():
+    at = open_lab()
+    at.radio(key="model").set_value("cnn").run()
+    at.button(key="preset_depth_0").click().run()  # depth and nonlinearity set the MLP's shape
+    assert at.radio(key="model").value == "mlp" and at.selectbox(key="hidden").value == ()
+    assert at.slider(key="epochs").value == 10 and at.selectbox(key="optimizer").value == "adam"
+    assert "one linear layer 784 → 10" in at.info[0].value
+    at.button(key="preset_depth_1").click().run()
+    assert at.selectbox(key="hidden").value == (128, 64) and at.radio(key="activation").value == "relu"
+    at.button(key="preset_nonlinearity_1").click().run()
+    assert at.selectbox(key="hidden").value == (128, 64) and at.radio(key="activation").value == "none"
+    assert "folded into one 784 → 10 matrix" in at.info[0].value
+    at.selectbox(key="hidden").set_value((64, 64, 64, 64))
+    at.radio(key="activation").set_value("tanh").run()
+    at.button(key="preset_random_batches_1").click().run()  # the order only: the shape stays as chosen
+    assert at.selectbox(key="order").value == "sorted" and at.selectbox(key="optimizer").value == "sgd"
+    assert at.selectbox(key="hidden").value == (64, 64, 64, 64) and at.radio(key="activation").value == "tanh"
+    assert "sawtooth" in at.info[0].value and "answers 9 for every digit" in at.info[0].value
+    at.button(key="preset_random_batches_0").click().run()
+    assert at.selectbox(key="order").value == "shuffle"
+    ja = open_lab("ja")
+    ja.button(key="preset_random_batches_1").click().run()
+    assert "のこぎりの歯" in ja.info[0].value
+
+
+def test_full_batch_and_a_forgotten_zero_grad_come_from_the_link_and_show_their_update():
+    at = open_lab(batch_size="all", zero_grad="false", optimizer="sgd", learning_rate="0.01")
+    assert at.select_slider(key="batch_size").value == "all" and at.checkbox(key="forget_zero_grad").value
+    text = " ".join(c.value for c in at.caption)
+    assert "|B| = 8,000 samples per minibatch" in text and "an epoch makes 1 such update." in text
+    assert "Without zero_grad the gradient the optimizer sees grows" in text  # the chart beside a normal run
+    assert len([c for c in charts(at) if "zero_grad forgotten" in c.proto.spec]) == 2  # ‖g‖ and the loss
+    assert "batch_size=len(train_set)" in at.code[0].value and "zero_grad()" not in at.code[0].value
+    assert "torch.optim.SGD's step, over every parameter of the model: **" in " ".join(m.value for m in at.markdown)
+    at.checkbox(key="forget_zero_grad").uncheck().run()
+    assert at.query_params["zero_grad"] == "true" and not [c for c in charts(at) if "zero_grad forgotten" in c.proto.spec]
+    assert "        optimizer.zero_grad()\n" in at.code[0].value
+    at.select_slider(key="batch_size").set_value(1).run()
+    assert at.query_params["batch_size"] == "1" and "an epoch makes 8,000 such updates." in " ".join(
+        c.value for c in at.caption)
+
+
+def test_the_gradient_descent_and_zero_grad_presets_set_the_controls_and_say_what_to_watch():
+    at = open_lab()
+    at.button(key="preset_gradient_descent_0").click().run()
+    assert at.select_slider(key="batch_size").value == "all" and at.selectbox(key="optimizer").value == "sgd"
+    assert "The full batch makes 1 update per epoch" in at.info[0].value and "Batch 64 makes 125" in at.info[0].value
+    at.button(key="preset_gradient_descent_1").click().run()
+    assert at.select_slider(key="batch_size").value == 64
+    at.button(key="preset_zero_grad_1").click().run()
+    assert at.checkbox(key="forget_zero_grad").value and at.query_params["zero_grad"] == "false"
+    assert "the chart under the controls shows its norm growing" in at.info[0].value
+    at.button(key="preset_zero_grad_0").click().run()
+    assert not at.checkbox(key="forget_zero_grad").value
+    ja = open_lab("ja")
+    ja.button(key="preset_zero_grad_1").click().run()
+    assert "勾配の初期化を忘れる" in ja.info[0].value and "zero_grad を忘れた" in " ".join(m.value for m in ja.markdown)

@@ -162,3 +162,35 @@ def test_an_early_stopped_run_is_described_by_the_epoch_whose_weights_it_kept(sp
     assert pa.ipc.open_stream(kept.data.data).read_all().to_pylist() == [
         {"run": "Run 1", "epoch": result.best_epoch, "text": f"kept: epoch {result.best_epoch}",
          "right": result.best_epoch < 0.1 * len(result.epochs)}]  # words right of the line only at the left edge
+
+
+def test_a_model_trained_on_sorted_digits_points_at_the_last_digits_column(splits):
+    config = TrainConfig(order="sorted", optimizer="sgd", learning_rate=0.1, epochs=1, train_subset=2000, device="cpu")
+    at = open_page(PAGE, "en", runs=[SessionRun(1, finished_job(config, splits, owner="results-sorted"))])
+    column = sum(cell["count"] for cell in matrix_cells(at) if cell["predicted"] == 9)
+    sorted_note = "This model was trained on the digits sorted 0…9"
+    (note,) = [i.value for i in at.info if i.value.startswith(sorted_note)]
+    assert f"Look at column 9: the model answers 9 for {column / len(splits.val):.0%} of all" in note
+    assert column > len(splits.val) / 2  # it learned to say the last digit it saw
+    shuffled = open_page(PAGE, "en", runs=[shaped_run(splits, (128, 64), "relu", owner="results-shuffled")])
+    assert not [i for i in shuffled.info if i.value.startswith(sorted_note)]
+
+
+def test_a_stack_without_activation_is_folded_into_one_layer_and_compared_with_the_learners_runs(splits):
+    def run(number, **settings):
+        config = TrainConfig(epochs=1, train_subset=300, device="cpu", **settings)
+        return SessionRun(number, finished_job(config, splits, owner=f"results-fold-{number}"))
+
+    no_hidden, linear_stack = run(1, hidden=()), run(2, activation="none")
+    at = open_page(PAGE, "en", runs=[no_hidden, linear_stack])
+    shown = metrics(at)
+    assert float(shown["Largest difference of the logits"]) < 1e-5
+    assert shown["Network's accuracy"] == shown["One folded layer's accuracy"]
+    assert shown["No hidden layer"] == f"{no_hidden.kept_epoch.val_acc:.1%}"
+    assert shown["Hidden layers, no activation"] == f"{linear_stack.kept_epoch.val_acc:.1%}"
+    captions = " ".join(c.value for c in at.caption)
+    assert "W = W₃·W₂·W₁" in captions and "Not trained yet: Hidden layers with ReLU" in captions
+    with_relu = open_page(PAGE, "ja", runs=[no_hidden, linear_stack, run(3)])
+    assert "線形層 1 つにまとめられません" in " ".join(m.value for m in with_relu.markdown)
+    assert "出力（ロジット）の最大の差" not in metrics(with_relu) and "隠れ層あり・ReLU" in metrics(with_relu)
+    assert "まだ学習していない" not in " ".join(c.value for c in with_relu.caption)

@@ -19,3 +19,14 @@ def test_the_batch_size_presets_update_counts_follow_the_data_in_use():
     assert updates_per_epoch("overfitting", 54_000) == (10, 10)  # 300 samples whatever the data
     hint = t("lab.preset_batch_size_watch", "en", a="13,500", b="211")
     assert "Batch 4 makes 13,500 updates per epoch" in hint and "only 211 updates" in hint
+
+
+def test_the_gradient_descent_and_zero_grad_presets_differ_in_their_one_idea():
+    assert updates_per_epoch("gradient_descent", 8_000) == (1, 125)  # the whole set at once, or minibatches of 64
+    assert updates_per_epoch("gradient_descent", 54_000) == (1, 844)
+    full, mini = preset_config("gradient_descent", 0), preset_config("gradient_descent", 1)
+    assert full.batch_size == "all" and mini.batch_size == 64 and full.optimizer == mini.optimizer == "sgd"
+    normal, forgotten = preset_config("zero_grad", 0), preset_config("zero_grad", 1)
+    assert normal.zero_grad and not forgotten.zero_grad and normal == TrainConfig(**{**vars(forgotten), "zero_grad": True})
+    hint = t("lab.preset_gradient_descent_watch", "en", a="1", b="125")
+    assert "makes 1 update per epoch" in hint and "125 updates per epoch" in hint

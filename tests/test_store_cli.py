@@ -114,6 +114,7 @@ def test_csv_has_a_row_per_epoch_with_the_settings_and_no_key(db, capsys):
     row = rows[1]
     assert (row["learner_id"], row["number"], row["status"], row["run_device"]) == ("1", "1", "finished", "cpu")
     assert (row["epochs"], row["train_subset"], row["device"], row["optimizer"]) == ("2", "300", "cpu", "adam")
+    assert row["hidden"] == "128,64"  # as the Lab writes the lesson's hidden layers, not "(128, 64)"
     assert 0 < float(row["val_acc"]) <= 1 and float(row["train_loss"]) > 0 and row["created_at"].endswith("+00:00")
     assert key not in out and _hash(key) not in out
     assert cli(capsys, "--url", url, "export", "--format", "csv", "--learner", "99")[1].count("\n") == 1  # header

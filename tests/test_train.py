@@ -10,8 +10,8 @@ from torch.utils.data import SequentialSampler
 from core import data as D
 from core.models import MLP
 from core.noise import intra_op_threads
-from core.train import (OPTIMIZERS, ConfigError, EpochEvent, StepEvent, TrainConfig, Trainer, diverged, make_optimizer,
-                        train, train_step)
+from core.train import (OPTIMIZERS, ConfigError, EpochEvent, StepEvent, TrainConfig, Trainer, diverged, init_model,
+                        make_optimizer, train, train_step)
 
 TINY = dict(train_subset=512, epochs=1, device="cpu")
 
@@ -263,3 +263,69 @@ def test_fixed_order_repeats_one_shuffle_and_file_order_is_the_stored_one(splits
         assert torch.cat(trainer._train_batches()).tolist() == list(range(512))
     else:  # DataLoader(shuffle=False)
         assert isinstance(trainer.train_loader.sampler, SequentialSampler)
+
+
+# full batch and forgotten zero_grad ---------------------------------------------------------------
+
+def plain_sgd(**settings) -> TrainConfig:
+    return TrainConfig(**{**TINY, "optimizer": "sgd", "learning_rate": 0.1, **settings})
+
+
+def minibatch_grads(model, x, y) -> list[torch.Tensor]:
+    """∇ of the mean cross-entropy on (x, y) at the model's weights now, without touching .grad."""
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    return [g.detach() for g in torch.autograd.grad(loss, list(model.parameters()))]
+
+
+def test_full_batch_is_one_step_per_epoch_along_the_exact_gradient(splits):
+    config = plain_sgd(batch_size="all", epochs=2)
+    data = D.to_tensors(splits.train, limit=config.train_subset)
+    start = init_model(config, torch.device("cpu"))
+    expected = [p.detach() - config.learning_rate * g for p, g in zip(start.parameters(),
+                                                                         minibatch_grads(start, data.x, data.y))]
+    trainer = Trainer(replace(config, epochs=1), splits)
+    assert trainer.iterations_per_epoch() == 1
+    result = trainer.run()
+    assert len(result.steps) == 1 and result.epochs[0].step == 1
+    assert all(torch.allclose(p, want, atol=1e-6, rtol=0) for p, want in zip(weights(result.model), expected))
+    assert len(train(config, splits).steps) == 2
+    assert config.minibatch(len(splits.train)) == 512 and TrainConfig(batch_size="all").minibatch(8000) == 8000
+
+
+def test_without_zero_grad_the_gradient_is_the_sum_of_every_step_so_far(splits):
+    config = plain_sgd(learning_rate=0.05, batch_size=64, train_subset=6 * 64)  # one epoch: 6 steps
+    data = D.to_tensors(splits.train, limit=config.train_subset)
+    model = init_model(config, torch.device("cpu"))
+    optimizer = make_optimizer("sgd", model.parameters(), config.learning_rate)
+    total = [torch.zeros_like(p) for p in model.parameters()]
+    batches = D.epoch_indices(len(data), 64, torch.Generator().manual_seed(config.seed))  # the Trainer's order
+    for idx in batches:
+        seen = minibatch_grads(model, data.x[idx], data.y[idx])  # at the weights this step sees
+        total = [t + g for t, g in zip(total, seen)]
+        train_step(model, optimizer, data.x[idx], data.y[idx], zero_grad=False)
+        assert all(torch.allclose(p.grad, t, atol=1e-6, rtol=0) for p, t in zip(model.parameters(), total))
+    assert not all(torch.allclose(t, g, atol=1e-3) for t, g in zip(total, seen))  # the sum is not the last one
+    forgetful = Trainer(replace(config, zero_grad=False), splits)
+    assert forgetful.run().steps != train(config, splits).steps
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(forgetful.model.parameters(), model.parameters()))
+
+
+def test_the_default_run_still_calls_zero_grad():
+    config = TrainConfig()
+    assert config.zero_grad and config.batch_size == 64
+    assert TrainConfig.from_dict(json.loads(TrainConfig(batch_size="all", zero_grad=False).to_json())) == TrainConfig(
+        batch_size="all", zero_grad=False)  # as the run store keeps it
+    with pytest.raises(ConfigError, match='or "all"'):
+        TrainConfig(batch_size="everything").validate()
+
+
+def test_a_cnn_refuses_a_minibatch_too_big_for_memory_in_words(splits):
+    from core.train import MAX_CNN_BATCH
+
+    t = splits.train  # 16,000 training samples: the bundled 8,000 twice
+    big = replace(splits, train=D.Subset(torch.cat([t.images] * 2), torch.cat([t.labels] * 2),
+                                         torch.cat([t.indices] * 2), t.in_test_file))
+    assert len(big.train) > MAX_CNN_BATCH
+    with pytest.raises(ConfigError, match="at most 8,192"):
+        Trainer(TrainConfig(model="cnn", batch_size="all", epochs=1, device="cpu"), big)
+    Trainer(TrainConfig(model="cnn", batch_size="all", epochs=1, device="cpu"), splits)  # the bundled 8,000: fine

@@ -13,7 +13,8 @@ from core import classroom
 from core.i18n import fmt_accuracy, plain
 from core.store import open_store
 from core.store.classes import Classes, ClassError, Wall, WallRun
-from core.train import OPTIMIZERS, test_accuracy
+from core.models import shape_text
+from core.train import OPTIMIZERS, TrainConfig, batch_text, test_accuracy
 from ui import classes as C
 from ui.class_charts import BEST_CURVES, curves_spec, map_spec
 from ui.session import dataset, lang, tr
@@ -49,8 +50,16 @@ def _names(wall: Wall) -> dict[int, str]:
 
 def settings_text(run: WallRun) -> str:
     c = run.config
-    return tr("class.settings", optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}", batch=c.batch_size,
-              dropout=f"{c.dropout:g}", model=c.model.upper(), epochs=c.epochs)
+    return tr("class.settings", optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}", batch=batch_text(c.batch_size, lang()),
+              dropout=f"{c.dropout:g}", model=model_text(c), epochs=c.epochs)
+
+
+def model_text(c: TrainConfig) -> str:
+    """"MLP 784 → 128 → 64 → 10 ReLU" (an MLP's shape and activation function) or "CNN": what set a run apart."""
+    if c.model != "mlp":
+        return c.model.upper()
+    activation = f" {tr(f'lab.activation_{c.activation}')}" if c.hidden else ""  # no hidden layer: none to apply
+    return f"MLP {shape_text(c.hidden)}{activation}"
 
 
 def _live(code: str, is_teacher: bool) -> None:
@@ -101,7 +110,7 @@ def _charts(wall: Wall, names: dict[int, str], language: str) -> tuple[dict, dic
         if found is not None and found[0] is wall:  # the very snapshot (an id alone may be reused)
             return found[1]
     shown = classroom.counted(wall)
-    rows = [{"lr": r.config.learning_rate, "batch": r.config.batch_size, "acc": r.val_acc,
+    rows = [{"lr": r.config.learning_rate, "batch": r.config.minibatch(len(dataset().train)), "acc": r.val_acc,
              "optimizer": OPTIMIZERS[r.config.optimizer], "label": _label(r, names), "settings": settings_text(r),
              "link": C.lab_link(r.config)} for r in shown]
     best = [_label(p.run, names) for p in classroom.leaderboard(wall)[:BEST_CURVES]]

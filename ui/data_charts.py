@@ -39,10 +39,12 @@ def _signed(number: float) -> str:
     return f"{number:g}".replace("-", "−")
 
 
-def batch_tiles(epochs: list[list[list[int]]], dropped: list[list[int]], n: int) -> alt.Chart:
-    """One row of tiles per minibatch, one block per epoch; an item keeps its colour wherever it lands.
+def batch_tiles(epochs: list[list[list[int]]], dropped: list[list[int]], digits: list[int]) -> alt.Chart:
+    """One row of tiles per minibatch, one block per epoch; a tile shows its item's digit in that digit's
+    colour (sorted by digit, a minibatch is one colour), its item number when pointed at.
 
-    `epochs[e][i]` are the items of iteration i in epoch e; `dropped[e]` the items epoch e left out.
+    `epochs[e][i]` are the items of iteration i in epoch e; `dropped[e]` the items epoch e left out;
+    `digits[item]` the item's label.
     """
     rows = []
     for e, (batches, left) in enumerate(zip(epochs, dropped), start=1):
@@ -51,22 +53,23 @@ def batch_tiles(epochs: list[list[list[int]]], dropped: list[list[int]], n: int)
             named.append((tr("data.tile_dropped"), left, False))
         for row, (name, items, kept) in enumerate(named):
             rows += [{"epoch": tr("data.tile_epoch", e=e), "row": row, "batch": name, "slot": s, "item": item,
-                      "kept": kept} for s, item in enumerate(items, start=1)]
-    df = pd.DataFrame(rows, columns=["epoch", "row", "batch", "slot", "item", "kept"])
+                      "digit": digits[item], "kept": kept} for s, item in enumerate(items, start=1)]
+    df = pd.DataFrame(rows, columns=["epoch", "row", "batch", "slot", "item", "digit", "kept"])
     base = alt.Chart().encode(
         x=alt.X("slot:O", title=tr("data.axis_slot"), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("batch:N", title=None, sort=alt.SortField("row")),
     )
     tiles = base.mark_rect(stroke="white").encode(
-        color=alt.condition("datum.kept", alt.Color("item:Q", legend=None,
-                                                     scale=alt.Scale(scheme="viridis", domain=[0, max(n - 1, 1)])),
+        color=alt.condition("datum.kept", alt.Color("digit:Q", legend=None,
+                                                     scale=alt.Scale(scheme="viridis", domain=[0, 9])),
                             alt.value("#bbbbbb")),
         tooltip=[alt.Tooltip("batch:N", title=tr("data.axis_batch")),
-                 alt.Tooltip("slot:O", title=tr("data.axis_slot")), alt.Tooltip("item:Q", title=tr("data.axis_item"))],
+                 alt.Tooltip("slot:O", title=tr("data.axis_slot")), alt.Tooltip("item:Q", title=tr("data.axis_item")),
+                 alt.Tooltip("digit:Q", title=tr("data.axis_digit"))],
     )
     text = base.mark_text(fontSize=10).encode(
-        text="item:Q",
-        color=alt.condition(f"datum.kept && datum.item < {n / 2}", alt.value("white"), alt.value("black")),
+        text="digit:Q",
+        color=alt.condition("datum.kept && datum.digit < 5", alt.value("white"), alt.value("black")),
     )
     return alt.layer(tiles, text, data=df).properties(width=alt.Step(TILE), height=alt.Step(TILE)).facet(
         row=alt.Row("epoch:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")),

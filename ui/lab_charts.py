@@ -1,4 +1,5 @@
-"""Vega-Lite charts of the Training Lab: loss (per step and per epoch) and accuracy, one or many runs.
+"""Vega-Lite charts of the Training Lab: loss (per step and per epoch) and accuracy, one or many runs;
+which digits a run answers, epoch by epoch.
 
 The live panel redraws every half second while a run trains, for every student on the server.
 Building and validating an Altair chart costs ~0.5 s of CPU, so each chart's spec is built once
@@ -16,7 +17,7 @@ from core.history import LABEL_SEPARATOR, overfitting_epochs
 from core.i18n import t
 from core.jobs import Snapshot
 
-OVERFIT_COLOR, DIVERGED_COLOR = "#f58518", "#d62728"  # marks on the loss chart, kept off the runs
+OVERFIT_COLOR, DIVERGED_COLOR, DIGIT_COLOR = "#f58518", "#d62728", "#6f6f6f"  # marks on the loss chart, kept off the runs
 # one colour per run, in the order the runs are listed, told apart with any colour vision (ΔE ≥ 30
 # between runs 1–3 under simulated protan-, deuteran- and tritanopia; Vega's category10 gave
 # runs 1 and 3 the same colour for 1 in 12 boys) and from the two marks (Streamlit's default
@@ -30,6 +31,9 @@ LOSS_FLOOR = 1e-4  # the loss axis is logarithmic: keep zero losses on it
 # (up to 1,000, where the engine stops it) would otherwise stretch the axis over seven decades and
 # flatten every other run; guessing uniformly among 10 digits costs ln 10 ≈ 2.3
 LOSS_CEILING = 10.0
+NAMED_DIGIT_EPOCHS = 5  # sorted by digit: each digit's first step is named on the loss chart up to this many epochs
+# on its axis (beyond, a digit's tenth of an epoch is narrower than its name)
+SHARE_TEXT_EPOCHS = 12  # the answers' chart writes each share in its cell up to this many epochs
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Curve:
     label: str  # legend entry
     snap: Snapshot
     kept_epoch: int | None = None  # early stopping: the epoch whose weights the run kept
+    digit_starts: tuple[tuple[int, int], ...] = ()  # sorted by digit: (step in an epoch, digit), see core.batching
 
 
 def _tooltip(lang: str, *fields):
@@ -113,7 +118,12 @@ def _loss_spec(lang: str) -> dict:
     kept_rule = kept.mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(tooltip=alt.Tooltip("text:N", title=""))
     kept_labels = [kept.transform_filter(side).mark_text(**place).encode(text="text:N")
                    for side, place in (("!datum.right", ALONG_THE_LINE), ("datum.right", RIGHT_OF_THE_LINE))]
-    chart = alt.layer(steps, lines, points, overfit, rule, *labels, kept_rule, *kept_labels)
+    digits = alt.Chart(alt.Data(name="digits"))  # sorted by digit: where each digit's minibatches begin
+    digit_rules = digits.mark_rule(color=DIGIT_COLOR, strokeDash=[2, 3], opacity=0.7).encode(
+        x="start:Q", tooltip=alt.Tooltip("text:N", title=""))
+    digit_names = digits.transform_filter("datum.named").mark_text(
+        color=DIGIT_COLOR, align="left", baseline="top", dx=2, y=4).encode(x="start:Q", text="digit:N")
+    chart = alt.layer(digit_rules, digit_names, steps, lines, points, overfit, rule, *labels, kept_rule, *kept_labels)
     return chart.properties(height=420).interactive(bind_y=False).to_dict()
 
 
@@ -161,6 +171,23 @@ def _epoch_frame(curves: list[Curve], lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "series", "epoch", "loss", "shown", "accuracy"])
 
 
+def _digit_marks(curves: list[Curve], lang: str) -> pd.DataFrame:
+    """Sorted by digit: a dotted line where each digit's first minibatch begins, every epoch a run has
+    trained so far (at x = the step before it, where the loss climbs), its digit named on few epochs."""
+    last = max((c.snap.epoch for c in curves), default=0)
+    marks = {}
+    for c in curves:
+        per_epoch = max(c.snap.steps_per_epoch, 1)
+        for epoch in range(math.ceil(c.snap.step / per_epoch)):
+            for step, digit in c.digit_starts:
+                done = epoch * per_epoch + step - 1  # steps before the digit's first
+                if done < c.snap.step:
+                    marks[done / per_epoch, digit] = {"start": done / per_epoch, "digit": digit,
+                                                      "text": t("lab.digit_mark", lang, digit=digit),
+                                                      "named": last <= NAMED_DIGIT_EPOCHS}
+    return pd.DataFrame(list(marks.values()), columns=["start", "digit", "text", "named"])
+
+
 def _marks(curves: list[Curve], lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(shaded overfitting epochs, the step where a run diverged, the epoch early stopping kept)."""
     last = max((c.snap.epoch for c in curves), default=0)  # the epoch axis ends just past it (see _fill)
@@ -187,11 +214,38 @@ def loss_spec(curves: list[Curve], lang: str) -> dict:
     steps = pd.concat([_step_frame(c) for c in curves]) if curves else _step_frame(Curve("", _EMPTY))
     overfit, diverged, kept = _marks(curves, lang)
     return _fill(_loss_spec(lang), curves, {"steps": steps, "epochs": _epoch_frame(curves, lang), "overfit": overfit,
-                                            "diverged": diverged, "kept": kept})
+                                            "diverged": diverged, "kept": kept, "digits": _digit_marks(curves, lang)})
 
 
 def accuracy_spec(curves: list[Curve], lang: str) -> dict:
     return _fill(_accuracy_spec(lang), curves, {"epochs": _epoch_frame(curves, lang)})
+
+
+@lru_cache(maxsize=None)
+def _answers_spec(lang: str) -> dict:
+    """Epochs across, the digits 0–9 down: how often the model answered each digit, darker = more often."""
+    share = t("lab.axis_share", lang)
+    base = alt.Chart(alt.Data(name="answers")).encode(
+        x=alt.X("epoch:O", title=t("lab.axis_epoch", lang), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("digit:O", title=t("lab.axis_answer", lang), axis=alt.Axis(labelAngle=0)))
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("share:Q", title=share, scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                        legend=alt.Legend(format="%", orient="right")),
+        tooltip=[alt.Tooltip("epoch:O", title=t("lab.axis_epoch", lang)),
+                 alt.Tooltip("digit:O", title=t("lab.axis_answer", lang)),
+                 alt.Tooltip("share:Q", title=share, format=".1%"), alt.Tooltip("count:Q", title=t("lab.axis_count", lang))])
+    shares = base.mark_text(fontSize=11).encode(
+        text="text:N", color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")))
+    return alt.layer(cells, shares).properties(height=alt.Step(22)).to_dict()
+
+
+def answers_spec(epochs: list[tuple[int, list[int]]], lang: str) -> dict:
+    """The answers' chart for (epoch, predicted counts of digits 0–9) pairs."""
+    rows = [{"epoch": epoch, "digit": digit, "count": n, "share": n / max(sum(counts), 1),
+             "text": f"{n / max(sum(counts), 1):.0%}" if len(epochs) <= SHARE_TEXT_EPOCHS else ""}
+            for epoch, counts in epochs for digit, n in enumerate(counts)]
+    frame = pd.DataFrame(rows, columns=["epoch", "digit", "count", "share", "text"])
+    return {**copy.deepcopy(_answers_spec(lang)), "datasets": {"answers": frame}}
 
 
 def _fill(spec: dict, curves: list[Curve], datasets: dict) -> dict:

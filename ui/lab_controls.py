@@ -1,9 +1,11 @@
 """The Training Lab's controls: widgets with stable keys, kept in the URL and across page changes.
 
 Widget keys (tests drive them): batch_size, learning_rate, dropout, optimizer, epochs, model, hidden,
-activation, batchnorm, device, loader, weight_decay, seed, patience, train_subset, augment, order, record_noise.
-The URL holds the same names, so `?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly that experiment
-(`hidden=128,64`, `hidden=0` for no hidden layer, `batchnorm=true` or `batchnorm=1` for on).
+activation, batchnorm, device, loader, weight_decay, seed, patience, train_subset, augment, order, record_noise,
+forget_zero_grad. The URL holds the settings' names, so `?optimizer=sgd&learning_rate=1&batch_size=8` opens exactly
+that experiment (`batch_size=all` for the whole training set, `hidden=128,64`, `hidden=0` for no hidden layer,
+`batchnorm=true` or `batchnorm=1` for on, `zero_grad=false` for a run that forgets optimizer.zero_grad());
+`?preset=depth` chooses a classroom preset's first variant.
 """
 import streamlit as st
 
@@ -11,11 +13,11 @@ from core import data as D
 from core.device import available_devices
 from core.presets import PRESETS, preset_config, updates_per_epoch
 from core.confusion import make_watch_hook
-from core.train import LOADERS, OPTIMIZERS, TrainConfig, combine_hooks
+from core.train import FULL_BATCH, LOADERS, OPTIMIZERS, TrainConfig, batch_text, combine_hooks, parse_batch_size
 from core.models import ACTIVATIONS, LESSON_HIDDEN, MODEL_NAMES, hidden_text, parameter_count, parse_hidden, shape_text
-from ui.session import tr
+from ui.session import lang, tr
 
-BATCH_SIZES = [2 ** k for k in range(11)]  # 1 … 1024
+BATCH_SIZES = [2 ** k for k in range(11)] + [FULL_BATCH]  # 1 … 1024, then the whole training set
 LEARNING_RATES = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0]  # log scale
 SUBSETS = [0, 300, 1000, 3000]  # 0 = the whole training set
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
@@ -32,17 +34,18 @@ def parse_switch(text: str) -> bool:
     return switches[text.lower()]
 
 
-PARSE = {"batch_size": int, "learning_rate": float, "dropout": float, "optimizer": str, "epochs": int,
+PARSE = {"batch_size": parse_batch_size, "learning_rate": float, "dropout": float, "optimizer": str, "epochs": int,
          "model": str, "hidden": parse_hidden, "activation": str, "device": str, "loader": str,
          "weight_decay": float, "seed": int, "patience": int, "train_subset": int, "batchnorm": parse_switch,
-         "augment": parse_switch, "order": str}
+         "augment": parse_switch, "order": str, "zero_grad": parse_switch}
 ALLOWED = {"batch_size": BATCH_SIZES, "learning_rate": LEARNING_RATES, "optimizer": list(OPTIMIZERS),
            "model": list(MODEL_NAMES), "hidden": HIDDEN_SHAPES, "activation": list(ACTIVATIONS),
            "device": available_devices(), "loader": list(LOADERS), "weight_decay": WEIGHT_DECAYS,
            "train_subset": SUBSETS, "batchnorm": [False, True], "augment": [False, True],
-           "order": list(D.ORDERS)}
+           "order": list(D.ORDERS), "zero_grad": [False, True]}
 RANGES = {"dropout": (0.0, 0.8), "epochs": (1, 50), "seed": (0, 9999), "patience": (0, 10)}
 SAVED = "lab_settings"  # survives while the learner is on another page (widget state does not)
+FORGET = "forget_zero_grad"  # the checkbox: ticked, the run does not call optimizer.zero_grad() (zero_grad False)
 
 
 def _valid(key: str, value) -> bool:
@@ -68,6 +71,10 @@ def init_state() -> None:
     for key, value in saved.items():
         st.session_state.setdefault(key, value)
     st.session_state.setdefault("record_noise", False)
+    st.session_state.setdefault(FORGET, not st.session_state.zero_grad)
+    if (preset := st.query_params.get("preset")) in PRESETS:  # a link to a preset (Home's): its first variant, once
+        del st.query_params["preset"]
+        apply_preset(preset, 0)
 
 
 def apply_preset(name: str, variant: int) -> None:
@@ -76,12 +83,15 @@ def apply_preset(name: str, variant: int) -> None:
     config = preset_config(name, variant, **keep)
     for key in PARSE:
         st.session_state[key] = getattr(config, key)
+    st.session_state[FORGET] = not config.zero_grad
     st.session_state.lab_preset = (name, variant)
 
 
 def draw() -> None:
     """The widgets, in the sidebar-like left column."""
-    st.select_slider(tr("lab.batch_size"), BATCH_SIZES, key="batch_size", help=tr("lab.batch_size_help"))
+    batches = {b: batch_text(b, lang()) for b in BATCH_SIZES}
+    st.select_slider(tr("lab.batch_size"), BATCH_SIZES, key="batch_size", format_func=batches.get,
+                     help=tr("lab.batch_size_help"))
     st.select_slider(tr("lab.learning_rate"), LEARNING_RATES, key="learning_rate", format_func=lambda v: f"{v:g}",
                      help=tr("lab.learning_rate_help"))
     st.slider(tr("lab.dropout"), 0.0, 0.8, step=0.05, key="dropout", help=tr("lab.dropout_help"))
@@ -117,11 +127,13 @@ def draw() -> None:
         st.selectbox(tr("lab.train_subset"), list(subsets), key="train_subset", format_func=subsets.get)
         st.checkbox(tr("lab.augment"), key="augment", help=tr("lab.augment_help"))
         st.selectbox(tr("lab.order"), list(orders), key="order", format_func=orders.get, help=tr("lab.order_help"))
+        st.checkbox(tr("lab.forget_zero_grad"), key=FORGET, help=tr("lab.forget_zero_grad_help"))
         st.checkbox(tr("lab.record_noise"), key="record_noise", help=tr("lab.record_noise_help"))
 
 
 def config() -> TrainConfig:
     """The settings as a TrainConfig; also saved for the next visit and written to the URL."""
+    st.session_state.zero_grad = not st.session_state[FORGET]
     values = {k: st.session_state[k] for k in PARSE}
     st.session_state[SAVED] = values
     for key, value in values.items():

@@ -7,9 +7,9 @@ import streamlit as st
 from core.history import epoch_rows
 from core.i18n import MISSING
 from core.jobs import Snapshot
-from core.train import OPTIMIZERS
+from core.train import OPTIMIZERS, batch_text
 from ui import runs
-from ui.session import base_model, model_label, tr
+from ui.session import base_model, lang, model_label, tr
 
 
 def status_text(snap: Snapshot) -> str:
@@ -18,7 +18,8 @@ def status_text(snap: Snapshot) -> str:
     if snap.status == "interrupted":
         return tr("lab.status_interrupted", epoch=snap.epoch)
     if snap.status == "queued":
-        return tr("lab.status_queued", position=snap.queue_position)
+        return tr("lab.status_queued", position=snap.queue_position) if snap.queue_position \
+            else tr("lab.status_waiting")
     return tr(f"lab.status_{snap.status}")
 
 
@@ -32,7 +33,7 @@ def _row(run: runs.SessionRun, snap: Snapshot) -> dict:
             tr("lab.col_best_acc"): _shown(best, "{:.1%}"),
             tr("lab.col_train_loss"): _shown(last.train_loss if last else math.nan, "{:.4f}"),
             tr("lab.col_val_loss"): _shown(last.val_loss if last else math.nan, "{:.4f}"),
-            tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.batch_size"): c.batch_size,
+            tr("lab.epochs"): f"{snap.epoch}/{c.epochs}", tr("lab.batch_size"): batch_text(c.batch_size, lang()),
             tr("lab.learning_rate"): f"{c.learning_rate:g}", tr("lab.dropout"): c.dropout,
             tr("lab.optimizer"): OPTIMIZERS[c.optimizer], tr("lab.model"): model_label(c), tr("lab.seed"): c.seed,
             tr("lab.col_seconds"): round(snap.elapsed, 2)}  # a 300-image epoch takes 0.04 s

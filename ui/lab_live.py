@@ -5,6 +5,7 @@ from core.history import legend_labels
 from core.i18n import MISSING, fmt_accuracy, fmt_seconds, sentences
 from core.jobs import Snapshot
 from ui import runs
+from ui.lab_answers import answers, sorted_digit_starts
 from ui.lab_charts import Curve, accuracy_spec, loss_spec
 from ui.lab_history import shown_numbers
 from ui.pictures import framed
@@ -45,7 +46,8 @@ def _draw(watching: list[int], training: bool) -> None:
     shown = overlay_runs()
     snaps = [r.snapshot() for r in shown]
     labels = legend_labels([r.name for r in shown], [r.config for r in shown], lang())
-    curves = [Curve(label, snap, run.early_stop_epoch) for run, label, snap in zip(shown, labels, snaps) if snap.losses]
+    curves = [Curve(label, snap, run.early_stop_epoch, sorted_digit_starts(run.config))
+              for run, label, snap in zip(shown, labels, snaps) if snap.losses]
     st.markdown(f"**{tr('lab.loss_title')}**")  # drawn empty before the first run: the first loss shows at once
     st.vega_lite_chart(spec=loss_spec(curves, lang()), width="stretch")
     st.caption(tr("lab.loss_caption"))
@@ -61,12 +63,14 @@ def _draw(watching: list[int], training: bool) -> None:
         st.altair_chart(noise_over_epochs_chart(noise_rows), width="stretch")
     if newest:
         _watched(newest, newest_snap)
+        answers(newest, newest_snap)
 
 
 def _status(run: runs.SessionRun, snap: Snapshot) -> None:
     """What the newest run is doing: queued, a progress bar, or how it ended."""
     if snap.status == "queued":
-        st.warning(tr("lab.queued", run=run.name, position=snap.queue_position))
+        st.warning(tr("lab.queued", run=run.name, position=snap.queue_position) if snap.queue_position
+                   else tr("lab.queued_cluster", run=run.name))  # in Ray's queue, or another server's
     elif snap.status == "running":
         fraction = snap.step / snap.total_steps if snap.total_steps else 0.0
         st.progress(min(fraction, 1.0), text=tr(

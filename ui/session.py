@@ -9,7 +9,7 @@ from core import pretrained
 from core.device import device_label, pick_device
 from core.i18n import LANGUAGES, fmt_accuracy, language_for_locale, t
 from core.models import shape_text
-from core.train import OPTIMIZERS, TrainConfig
+from core.train import OPTIMIZERS, TrainConfig, batch_text
 
 
 def lang() -> str:
@@ -115,7 +115,7 @@ def model_caption(m: ModelInUse) -> str:
     3 epochs; validation accuracy 94.1 %"."""
     c = m.config
     return tr(f"common.model_{m.origin}", model=model_label(c), optimizer=OPTIMIZERS[c.optimizer], lr=f"{c.learning_rate:g}",
-              batch=c.batch_size, count=c.epochs, dropout=f"{c.dropout:g}",
+              batch=batch_text(c.batch_size, lang()), count=c.epochs, dropout=f"{c.dropout:g}",
               acc=fmt_accuracy(m.val_acc),
               name=m.name)
 

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
 
 from core import classroom
+from core.models import hidden_text
 from core.store import schema as S
 from core.store.classes import Classes, normal_code
 from core.store.runs import ACTIVE, STALE_SECONDS, Store, now
@@ -142,6 +143,7 @@ def export_rows(store: Store, learner: int | None = None) -> list[dict]:
             base = {"run_id": r.id, "learner_id": r.learner_id, "number": r.number, "status": r.status,
                     "created_at": _stamp(r.created_at), "updated_at": _stamp(r.updated_at),
                     "run_device": r.device, "data_source": r.data_source, **_settings(r.config)}
+            base["hidden"] = hidden_text(base["hidden"])  # "128,64" as the Lab and --hidden write it, not "(128, 64)"
             for e in epochs[r.id] or [None]:
                 out.append({**base, **{k: getattr(e, k) if e is not None else None for k in EPOCH_FIGURES}})
     return out

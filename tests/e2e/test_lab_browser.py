@@ -26,7 +26,7 @@ def test_slider_train_and_chart(server_url, page):
     page.wait_for_selector(f"{CHART} canvas, {CHART} svg")
     assert page.locator(CHART).count() == 2  # loss and accuracy
     assert page.get_by_text("Your runs", exact=True).is_visible()
-    assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the history table
+    assert page.locator('[data-testid="stDataFrame"]:visible').count() == 1  # the history table (others fold away)
     go_on = page.locator(".st-key-go_on button")
     assert go_on.inner_text().endswith("Go on") and page.get_by_text("Next: Run 1, epochs 3–4.").is_visible()
     go_on.click()  # 2 more: the Epochs slider
@@ -85,3 +85,33 @@ def loss_plot_share(page) -> float:
         const id = plot.getAttribute('clip-path').match(/#([^)]+)/)[1];
         return document.getElementById(id).firstElementChild.getBBox().width / chart.getBoundingClientRect().width;
     }""")
+
+
+STEP_LOSSES = """chart => {  // the per-step losses Vega draws: the data behind the line whose points have a step
+    const line = [...chart.querySelectorAll('svg .mark-line path')].find(p => p.__data__ && 'step' in p.__data__.datum);
+    return line.__data__.mark.items.map(item => item.datum).sort((a, b) => a.step - b.step).map(d => d.loss);
+}"""
+
+
+def test_sorted_digits_make_a_sawtooth_and_a_model_that_answers_the_last_digit(server_url, page):
+    """Sorted by digit (all 0s, then all 1s…), the per-step loss jumps up where each new digit begins, and
+    after the epoch the model answers 9, the last digit it saw, for most validation digits."""
+    page.goto(f"{server_url}/lab?order=sorted&optimizer=sgd&learning_rate=0.1&batch_size=64&epochs=1")
+    wait_for_app(page)
+    page.locator(".st-key-train button").click()
+    page.wait_for_selector("text=Run 1 finished 1 epoch", timeout=60_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{CHART}').length === 3")  # loss, accuracy, answers
+    losses = page.locator(CHART).first.evaluate(STEP_LOSSES)
+    assert len(losses) == 125  # 8,000 samples / 64
+    jumps = [step for step, (before, after) in enumerate(zip(losses, losses[1:]), start=2) if after > before + 1]
+    assert len(jumps) >= 5, losses  # the sawtooth: one tooth per new digit (9 in this epoch)
+    answered = page.get_by_text(re.compile(r"^Run 1 after epoch 1: it answered 9 for \d+%"))
+    assert answered.is_visible()
+    share = int(re.search(r"answered 9 for (\d+)%", answered.inner_text()).group(1))
+    assert share > 50
+    names = page.locator(CHART).first.evaluate("chart => [...chart.querySelectorAll('svg .mark-text text')]"
+                                               ".filter(e => e.__data__ && 'digit' in e.__data__.datum)"
+                                               ".map(e => e.textContent)")
+    assert names == [str(d) for d in range(10)]  # where each digit begins, named
+    assert [cut for cut in cut_text(page) if not cut.startswith("formula:")] == []  # the digits' names, the
+    # answers' chart and its words whole (the update formula is another test's)
