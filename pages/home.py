@@ -55,10 +55,10 @@ with st.expander(tr("home.lesson_title"), icon=":material/school:"):
 
 st.subheader(tr("home.claims"))
 st.caption(tr("home.claims_intro"))
-for preset in CLAIMS:  # each opens the Lab with the preset's first variant chosen (ui/lab_controls.init_state)
-    st.page_link("pages/lab.py", label=tr(f"home.claim_{preset}"), icon=":material/science:",
+for preset in CLAIMS:  # the claim in words (they wrap), then a short link that opens the Lab with the
+    st.markdown(tr(f"home.claim_{preset}"))  # preset's first variant chosen (ui/lab_controls.init_state)
+    st.page_link("pages/lab.py", label=tr(f"lab.preset_{preset}"), icon=":material/science:",
                  query_params={"preset": preset})
-    st.caption(tr("home.claim_link", lab=tr("lab.nav"), preset=tr(f"lab.preset_{preset}")))
 
 st.subheader(tr("home.pages"))
 for path, title, icon, help_key in PAGES[1:]:

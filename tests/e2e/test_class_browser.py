@@ -30,8 +30,8 @@ PLAIN_NICKNAME = "Ben"
 LIVE_SECONDS = 5  # a run on the wall this soon after it ends: the fragment's 3 s + the cache's 1.5 s
 LABS = {HTML_NICKNAME: "epochs=1&train_subset=1000",  # Adam, lr 0.001, batch 64: the Lab's defaults
         PLAIN_NICKNAME: "epochs=1&train_subset=1000&optimizer=sgd&learning_rate=0.05&batch_size=32"}
-SETTINGS = {HTML_NICKNAME: "Adam · lr 0.001 · batch 64 · dropout 0 · MLP · 1 ep.",
-            PLAIN_NICKNAME: "SGD · lr 0.05 · batch 32 · dropout 0 · MLP · 1 ep."}
+SETTINGS = {HTML_NICKNAME: "Adam · lr 0.001 · batch 64 · dropout 0 · MLP 784 → 128 → 64 → 10 ReLU · 1 ep.",
+            PLAIN_NICKNAME: "SGD · lr 0.05 · batch 32 · dropout 0 · MLP 784 → 128 → 64 → 10 ReLU · 1 ep."}
 # a display-only st.dataframe gets no st-key-… class (its key is not its element id): found by place
 LEADERBOARD = f'{MAIN} [data-testid="stDataFrame"] >> nth=0'
 FINAL_RANKING = f'{MAIN} [data-testid="stDataFrame"] >> nth=1'
