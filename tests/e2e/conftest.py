@@ -47,13 +47,45 @@ def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
     raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """End a server of start_server (SIGTERM, then SIGKILL if it has not ended within 10 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def server_url():
     port = free_port()
     proc = start_server(port)
     yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def ray_head():
+    """A private Ray head of 2 CPUs on free ports for the module (tests/ray_head.py), stopped by its own
+    means afterwards (never `ray stop`). Fails, never skips, when Ray is not installed."""
+    from tests.ray_head import RayHeadUnavailable, start_ray_head
+
+    try:
+        # each replica joining the head is a Ray job with workers of its own, warmed when it starts (one per
+        # CPU); Ray kills idle workers past one per CPU, and a replica whose warm workers were killed waits
+        # for a new one to import torch (~20 s on 2 busy cores) before its first run starts
+        head = start_ray_head(cpus=2, env={"RAY_num_workers_soft_limit": "8"})
+    except RayHeadUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield head
+    finally:
+        forced = head.stop()
+        assert head.processes() == [], f"processes of the Ray head outlived it: {head.processes()}"
+        if forced:
+            print(f"the Ray head's processes {forced} had to be killed")
 
 
 @pytest.fixture(scope="session")
