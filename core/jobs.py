@@ -9,6 +9,7 @@
 
 A job's `listener` (the store's recorder) hears everything that should outlive the process: every
 event, each epoch's checkpoint, and how the job starts and ends. It must never block the training.
+Its `stop_asked` event, when it has one, stops the job (`reap`): a Stop pressed on another replica.
 
 At most `max_running` trainings run at once (TLL_MAX_JOBS; default: the number of CPU cores,
 or 2 on a GPU); the others wait first come, first served. Each running job sets its own torch
@@ -325,7 +326,8 @@ class JobManager:
             return len(self._running), len(self._queue)
 
     def reap(self, is_alive: Callable[[str], bool], grace: float) -> int:
-        """Cancel the jobs of owners not alive for `grace` seconds (a closed tab); returns how many.
+        """Cancel the jobs of owners not alive for `grace` seconds (a closed tab), and those asked to stop
+        elsewhere; returns how many.
 
         The grace period lets a learner whose connection drops for a moment reconnect and keep the run.
         """
@@ -338,7 +340,16 @@ class JobManager:
                 gone.append(owner)
         for owner in gone:
             self._last_alive.pop(owner, None)
-        return sum(self.cancel_owner(owner) for owner in gone)
+        return sum(self.cancel_owner(owner) for owner in gone) + self._stop_asked()
+
+    def _stop_asked(self) -> int:
+        """Stop the jobs whose listener says a stop was asked elsewhere (another replica); returns how many."""
+        with self._lock:
+            asked = [j for j in (*self._queue, *self._running) if not j.cancel_event.is_set()
+                     and getattr(j.listener, "stop_asked", None) is not None and j.listener.stop_asked.is_set()]
+        for job in asked:
+            self.cancel(job)
+        return len(asked)
 
     def watch_owners(self, is_alive: Callable[[str], bool], grace: float, every: float = 2.0) -> None:
         """Run `reap` every `every` seconds in a background thread (started once)."""

@@ -232,10 +232,11 @@ def test_a_run_whose_process_went_quiet_reads_interrupted_and_can_go_on(open_sto
     recorder.queued(QUICK)
     recorder.running(2, 4, "cpu")
     Trainer(QUICK, splits, on_event=recorder.on_event, on_checkpoint=recorder.on_checkpoint).run()
-    writer.recorder(waiting).queued(QUICK)
+    queued = writer.recorder(waiting)
+    queued.queued(QUICK)
     assert writer.flush()
-    for run_id in (trained, waiting):
-        writer._set_active(run_id, False)  # the killed process's writer says nothing any more
+    for quiet in (recorder, queued):
+        writer._set_active(quiet, False)  # the killed process's writer says nothing any more
 
     runs = {r.id: r for r in open_store().runs(key)}  # heartbeats are fresh: still theirs
     assert runs[trained].status == "running" and runs[waiting].status == "queued"
@@ -454,3 +455,29 @@ def test_a_new_run_lets_only_the_newest_go_on_and_the_older_keep_their_models(op
     assert not older.can_go_on and store.saved_state(key, first) is None
     assert older.has_model and store.model(key, first) is not None
     assert store.run(key, second).status == "queued"
+
+
+def test_stop_pressed_on_another_replica_stops_the_run_where_it_trains(open_store, splits):
+    here, elsewhere = open_store(), open_store()  # the replica training the run, and another one
+    writer = StoreWriter(here)
+    key = new_learner_key()
+    run_id, _, _ = here.create_run(key, CONFIG)
+    manager = JobManager(1)
+    recorder = writer.recorder(run_id)
+    job = manager.submit(TrainConfig(epochs=50, train_subset=2000, batch_size=4, device="cpu"), splits,
+                         listener=recorder, run_id=run_id)
+    assert job.state.wait_first_loss(30)
+    assert elsewhere.ask_stop(new_learner_key(), [run_id]) == 0  # another learner cannot stop it
+    assert elsewhere.ask_stop(key, [run_id]) == 1
+    wait_until(recorder.stop_asked.is_set, timeout=10)  # read with the training replica's next heartbeat
+    assert manager.reap(lambda owner: True, grace=30) == 1
+    wait_until(lambda: job.done, timeout=10)
+    assert job.state.status == "stopped" and job.resumable
+    assert writer.flush()
+    run = elsewhere.run(key, run_id)
+    assert run.status == "stopped" and run.step == job.state.snapshot().step
+    manager.resume(job, epochs=1)  # going on clears the request: the run trains again
+    wait_until(lambda: job.state.status == "running", timeout=10)
+    assert not recorder.stop_asked.is_set() and manager.reap(lambda owner: True, grace=30) == 0
+    manager.cancel(job)
+    wait_until(lambda: job.done, timeout=10)

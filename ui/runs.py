@@ -298,9 +298,20 @@ def active() -> list[SessionRun]:
 
 
 def stop_all() -> None:
+    """Stop this learner's active runs: those training here at once, those training on another replica
+    through the store (that replica stops them within a few seconds)."""
+    elsewhere = []
     for run in active():
         if run.job:
             jobs.manager().cancel(run.job)
+        elif run.run_id is not None:
+            elsewhere.append(run.run_id)
+    opened = store() if elsewhere else None
+    if opened is not None:
+        try:
+            opened[0].ask_stop(learner_key(), elsewhere)
+        except STORE_ERRORS as exc:
+            _failed(exc)
 
 
 def delete(numbers: list[int]) -> None:

@@ -245,6 +245,18 @@ class Store:
                 return 0
             return db.execute(delete(S.Run).where(S.Run.learner_id == learner.id, S.Run.id.in_(run_ids))).rowcount
 
+    def ask_stop(self, key: str, run_ids: list[int]) -> int:
+        """Ask whichever process trains these runs of this learner to stop them (a Stop pressed on another
+        replica; that process's writer reads it with its next heartbeat); returns how many were asked."""
+        if not valid_learner_key(key) or not run_ids:
+            return 0
+        with self._unit() as db:
+            learner = self._learner(db, key)
+            if learner is None:
+                return 0
+            return db.execute(update(S.Run).where(S.Run.learner_id == learner.id, S.Run.id.in_(run_ids),
+                                                  S.Run.status.in_(ACTIVE)).values(stop_asked=True)).rowcount
+
     def _blob(self, key: str, run_id: int, column) -> bytes | None:
         """One blob of this learner's run's weights row; None when there is none."""
         if not valid_learner_key(key):

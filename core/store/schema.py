@@ -14,7 +14,7 @@ from sqlalchemy import (Boolean, Float, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Base(DeclarativeBase):
@@ -61,6 +61,9 @@ class Run(Base):
     # (set when the run started while its learner was in a class open for the contest: it counts there)
     wall_hidden: Mapped[bool] = mapped_column(Boolean, default=False)  # removed from the wall by the teacher
     test_acc: Mapped[float | None] = mapped_column(Float)  # scored once, when the teacher reveals the test set
+    # version 3: Stop pressed where the run does not train (another replica): the replica training it
+    # reads this with its heartbeat and stops the run
+    stop_asked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Classroom(Base):
@@ -127,7 +130,12 @@ def _v1_to_v2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_runs_member_id ON runs (member_id)"))
 
 
-UPGRADES = {1: _v1_to_v2}  # version → the step to the next one
+def _v2_to_v3(conn: Connection) -> None:
+    """Stop asked from another replica (existing runs: not asked)."""
+    conn.execute(text("ALTER TABLE runs ADD COLUMN stop_asked BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}  # version → the step to the next one
 
 
 def version(conn: Connection) -> int:

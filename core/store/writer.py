@@ -5,6 +5,8 @@ checkpoint, which it only queues. One `StoreWriter` thread per process drains th
 losses and progress at most every FLUSH_SECONDS, an epoch's figures and weights as soon as they
 come, all of one flush in one transaction. It also says every HEARTBEAT_SECONDS that this process
 still trains or queues its runs; a run whose heartbeat stops (a killed server) reads "interrupted".
+With the heartbeat it reads which of its runs another replica asked to stop (Store.ask_stop): their
+Recorders' `stop_asked` is set, and the executor stops those jobs (core.jobs.JobManager.reap).
 
 A write that fails (database gone, disk full) is tried again, with what came in meanwhile, for
 half a minute; its words are kept in `problem` and the app says so on screen. What could not be
@@ -18,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.checkpoint import saved_state_bytes, weights_bytes
@@ -48,6 +50,7 @@ class StoreWriter:
         self.store = store
         self._queue: queue.Queue = queue.Queue()
         self._active: set[int] = set()  # runs this process queues or trains
+        self._recorders: dict[int, "Recorder"] = {}  # … and their listeners, told when a stop is asked
         self._lock = threading.Lock()
         self.failures = 0
         self.problem = ""  # the last write error, for the screen
@@ -73,9 +76,14 @@ class StoreWriter:
             target = self._queued
             return self._counts.wait_for(lambda: self._settled >= target, timeout)
 
-    def _set_active(self, run_id: int, active: bool) -> None:
+    def _set_active(self, recorder: "Recorder", active: bool) -> None:
         with self._lock:
-            (self._active.add if active else self._active.discard)(run_id)
+            if active:
+                self._active.add(recorder.run_id)
+                self._recorders[recorder.run_id] = recorder
+            else:
+                self._active.discard(recorder.run_id)
+                self._recorders.pop(recorder.run_id, None)
 
     def _loop(self) -> None:
         last_beat = 0.0
@@ -158,6 +166,13 @@ class StoreWriter:
                     quiet = self._active - set(pending)
                 if beat and quiet:
                     db.execute(update(S.Run).where(S.Run.id.in_(quiet)).values(heartbeat_at=t))
+                asked = db.scalars(select(S.Run.id).where(S.Run.id.in_(self._active), S.Run.stop_asked)).all() \
+                    if beat and self._active else []
+            for run_id in asked:
+                with self._lock:
+                    recorder = self._recorders.get(run_id)
+                if recorder is not None:
+                    recorder.stop_asked.set()
             self.problem = ""
             return True
         except (SQLAlchemyError, OSError) as exc:
@@ -193,11 +208,14 @@ class Recorder:
         self._steps: list[tuple[int, float]] = []
         self._last_sent = 0.0
         self._step = self._epoch = 0
+        self.stop_asked = threading.Event()  # set when another replica asked to stop the run (Store.ask_stop)
 
     def queued(self, config: TrainConfig) -> None:
         self.config = config
-        self.writer._set_active(self.run_id, True)
-        self.writer.put(self.run_id, fields={"status": "queued", "config": config.to_json()}, urgent=True)
+        self.stop_asked.clear()
+        self.writer._set_active(self, True)
+        self.writer.put(self.run_id, fields={"status": "queued", "config": config.to_json(), "stop_asked": False},
+                        urgent=True)
 
     def running(self, steps_per_epoch: int, total_steps: int, device) -> None:
         self.stride = loss_stride(total_steps)
@@ -242,4 +260,4 @@ class Recorder:
             what["weights"] = (None, result.config, kept.epoch if kept else 0, result.model.state_dict())
         steps, self._steps = self._steps, []
         self.writer.put(self.run_id, steps=steps, fields=fields, urgent=True, **what)
-        self.writer._set_active(self.run_id, False)
+        self.writer._set_active(self, False)

@@ -246,3 +246,21 @@ def test_the_class_wall_on_b_ranks_the_run(scene):
     wall.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stDataFrame\"]"
                            " [role=gridcell]')].some(c => c.textContent === 'Ada')")
     assert wall.locator(EXCEPTION).count() == 0
+
+
+def test_stop_pressed_on_b_stops_the_run_training_on_a(scene):
+    """B trains nothing of the learner's: its Stop reaches A through the store (A's heartbeat reads it)."""
+    a, b = scene.lab_a, scene.lab_b
+    a.goto(f"{scene.a.url}/lab?epochs=20&batch_size=2")
+    wait_for_app(a)
+    a.locator(".st-key-train button").click()
+    a.get_by_text(re.compile(r"Run 2 (is queued|· epoch)")).first.wait_for()  # stored: B can find it
+    b.goto(f"{scene.b.url}/lab")  # B's open tab learns of a run started elsewhere when it reloads
+    wait_for_text(b, "Run 2 · epoch", 90_000)  # B shows it training
+    b.locator(".st-key-stop button").click()
+    pressed = time.monotonic()
+    wait_for_text(a, "Run 2 was stopped", 20_000)
+    print(f"A stopped Run 2 {time.monotonic() - pressed:.1f} s after Stop on B")
+    wait_for_text(b, "Run 2 was stopped", 15_000)
+    assert time.monotonic() - pressed < 25
+    assert a.locator(EXCEPTION).count() == 0 and b.locator(EXCEPTION).count() == 0
