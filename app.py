@@ -31,7 +31,10 @@ with st.sidebar:
     st.caption(tr("common.device_label") + ": " + device_summary())
     executor = jobs.manager()
     running, queued = executor.counts()
-    st.caption(tr("common.server_load", running=running, queued=queued, slots=executor.slots))
+    if executor.slots:
+        st.caption(tr("common.server_load", running=running, queued=queued, slots=executor.slots))
+    elif not executor.problem:  # a replica joins its training cluster in the background when it starts
+        st.caption(tr("common.cluster_joining"))
     if executor.problem:
         st.warning(tr("common.cluster_unreachable", problem=executor.problem), icon=":material/warning:")
 learner_panel()

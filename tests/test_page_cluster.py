@@ -46,3 +46,15 @@ def test_in_japanese_too(unreachable):
     lab = as_learner("pages/lab.py", new_learner_key(), "ja")
     lab.button(key="train").click().run()
     assert "学習クラスター" in lab.error[0].value
+
+
+def test_while_the_replica_joins_its_cluster_the_sidebar_says_so(monkeypatch):
+    class Joining(jobs.JobManager):
+        @property
+        def slots(self) -> int:
+            return 0
+
+    monkeypatch.setattr(jobs, "_manager", Joining())
+    at = as_learner("app.py", new_learner_key())
+    captions = [c.value for c in at.sidebar.caption]
+    assert "Server: joining the training cluster…" in captions and not at.sidebar.warning
