@@ -2,7 +2,7 @@
 
     TLL_RAY_ADDRESS=local              start a private Ray on this machine (TLL_RAY_CPUS cores)
     TLL_RAY_ADDRESS=auto               join the Ray head running on this machine
-    TLL_RAY_ADDRESS=HOST:6379          join a cluster's head;  ray://HOST:10001 through Ray Client
+    TLL_RAY_ADDRESS=HOST:6379          join a cluster's head (ray://HOST:10001: Ray Client, needs ray[client])
 
 Each run is one Ray task, `train_task`, a streaming generator: the worker builds the same Trainer
 as the in-process executor and yields, at most every STREAM_SECONDS, the step events so far, each

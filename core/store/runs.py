@@ -237,25 +237,22 @@ class Store:
 
     def delete_runs(self, key: str, run_ids: list[int]) -> int:
         """Delete these runs of this learner (with their curves and weights); returns how many."""
+        return self._change_runs(key, run_ids, delete(S.Run))
+
+    def _change_runs(self, key: str, run_ids: list[int], statement) -> int:
+        """Run a DELETE or UPDATE of `runs` on those of `run_ids` that are this learner's; returns how many."""
         if not valid_learner_key(key) or not run_ids:
             return 0
         with self._unit() as db:
             learner = self._learner(db, key)
             if learner is None:
                 return 0
-            return db.execute(delete(S.Run).where(S.Run.learner_id == learner.id, S.Run.id.in_(run_ids))).rowcount
+            return db.execute(statement.where(S.Run.learner_id == learner.id, S.Run.id.in_(run_ids))).rowcount
 
     def ask_stop(self, key: str, run_ids: list[int]) -> int:
         """Ask whichever process trains these runs of this learner to stop them (a Stop pressed on another
         replica; that process's writer reads it with its next heartbeat); returns how many were asked."""
-        if not valid_learner_key(key) or not run_ids:
-            return 0
-        with self._unit() as db:
-            learner = self._learner(db, key)
-            if learner is None:
-                return 0
-            return db.execute(update(S.Run).where(S.Run.learner_id == learner.id, S.Run.id.in_(run_ids),
-                                                  S.Run.status.in_(ACTIVE)).values(stop_asked=True)).rowcount
+        return self._change_runs(key, run_ids, update(S.Run).where(S.Run.status.in_(ACTIVE)).values(stop_asked=True))
 
     def _blob(self, key: str, run_id: int, column) -> bytes | None:
         """One blob of this learner's run's weights row; None when there is none."""

@@ -4,6 +4,7 @@ The browser is Debian's /usr/bin/chromium (never `playwright install`). Pages ar
 their st.navigation URL path: pages/draw.py → http://127.0.0.1:PORT/draw.
 """
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from core.i18n import t
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -56,6 +59,35 @@ def stop_server(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+LEARNER_COOKIE = "tll_learner"
+LEARNER_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def learner_cookie(context, timeout: float = 15.0) -> str:
+    """The learner key in this browser's cookie, once the app's script has set it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [c["value"] for c in context.cookies() if c["name"] == LEARNER_COOKIE]
+        if found and LEARNER_KEY.fullmatch(found[0]):
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no well-formed {LEARNER_COOKIE} cookie: {context.cookies()}")
+        time.sleep(0.2)
+
+
+def create_class(tab, url: str, name: str) -> tuple[str, str]:
+    """As a teacher on the server at `url`: open the Class page, create class `name`; (its code, the teacher link)."""
+    tab.goto(f"{url}/class")
+    wait_for_app(tab)
+    tab.get_by_text(t("class.create_title", "en")).click()
+    tab.locator(".st-key-class_name input").fill(name)
+    tab.locator(".st-key-create_class button").click()
+    codes = tab.locator('[data-testid="stMain"] [data-testid="stCode"] code')
+    codes.nth(1).wait_for()
+    code, link = (c.strip() for c in codes.all_inner_texts())
+    return code, link
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.i18n import t
-from tests.e2e.conftest import cut_text, wait_for_app
+from tests.e2e.conftest import create_class, cut_text, wait_for_app
 from ui.class_wall import REFRESH_SECONDS
 
 MAIN = '[data-testid="stMain"]'
@@ -141,14 +141,7 @@ def tooltip(tab, point, seen: list[str]) -> str:
 
 def test_students_join_train_and_their_runs_show_live_on_the_teachers_wall(server_url, room):
     teacher = room.wall = room.tab(room.teacher)
-    teacher.goto(f"{server_url}/class")
-    wait_for_app(teacher)
-    teacher.get_by_text(t("class.create_title", "en")).click()
-    teacher.locator(".st-key-class_name input").fill("5th period")
-    teacher.locator(".st-key-create_class button").click()
-    codes = teacher.locator(f'{MAIN} [data-testid="stCode"] code')
-    codes.nth(1).wait_for()
-    room.code, link = (c.strip() for c in codes.all_inner_texts())
+    room.code, link = create_class(teacher, server_url, "5th period")
     assert re.fullmatch(r"[A-HJ-NP-Z2-9]{6}", room.code)
     assert re.fullmatch(rf"{re.escape(server_url)}/class\?class={room.code}&teacher=[\w-]{{32}}", link)
     wait_for_text(teacher, counts(0, 0), 10_000)  # the wall, under the form

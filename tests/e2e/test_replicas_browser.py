@@ -16,17 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.i18n import t
-from tests.e2e.conftest import free_port, start_server, stop_server, wait_for_app
+from tests.e2e.conftest import create_class, free_port, learner_cookie as cookie, start_server, stop_server, wait_for_app
 
 MAIN = '[data-testid="stMain"]'
 SIDEBAR = '[data-testid="stSidebar"]'
 TABLE = '[data-testid="stDataFrame"]'
 EXCEPTION = '[data-testid="stException"]'
-COOKIE = "tll_learner"
-KEY = re.compile(r"[A-Za-z0-9_-]{32}")
 NICKNAME = "Ada"
-EPOCHS = 4
-STEPS = EPOCHS * 4000  # batch size 2: 4,000 steps an epoch, ~1,600 a second on an idle core: ~10 s
+EPOCHS = 8
+STEPS = EPOCHS * 4000  # batch size 2: 4,000 steps an epoch, ~1,600 a second on an idle core: ~20 s
 LAB = f"lab?epochs={EPOCHS}&batch_size=2"
 FINISHED = f"Run 1 finished {EPOCHS} epochs"
 ROWS = (f"() => [...document.querySelectorAll('{MAIN} {TABLE} tbody tr')]"
@@ -130,17 +128,6 @@ def wait_for_step_past(tab, step: int, timeout: float) -> tuple[int, int]:
     return tuple(seen)
 
 
-def cookie(context, timeout: float = 15.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
-        if found and KEY.fullmatch(found[0]):
-            return found[0]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no well-formed {COOKIE} cookie: {context.cookies()}")
-        time.sleep(0.2)
-
-
 def counts(students: int, runs: int, training: int = 0) -> str:
     return t("class.counts", "en", students=students, runs=runs, training=training)
 
@@ -176,14 +163,7 @@ def test_both_replicas_train_on_the_cluster_at_most_two_at_once(scene):
 
 def test_a_class_opened_on_a_shows_its_wall_on_b(scene):
     teacher = scene.tab(scene.teacher)
-    teacher.goto(f"{scene.a.url}/class")
-    wait_for_app(teacher)
-    teacher.get_by_text(t("class.create_title", "en")).click()
-    teacher.locator(".st-key-class_name input").fill("Replicas")
-    teacher.locator(".st-key-create_class button").click()
-    codes = teacher.locator(f'{MAIN} [data-testid="stCode"] code')
-    codes.nth(1).wait_for()
-    scene.code, scene.teacher_link = (c.strip() for c in codes.all_inner_texts())
+    scene.code, scene.teacher_link = create_class(teacher, scene.a.url, "Replicas")
     assert scene.teacher_link.startswith(f"{scene.a.url}/class?class={scene.code}&teacher=")
 
     scene.wall = wall = scene.tab(scene.projector)  # the teacher's link, opened on the other replica

@@ -14,13 +14,11 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import free_port, start_server, wait_for_app
+from tests.e2e.conftest import LEARNER_COOKIE as COOKIE, free_port, learner_cookie as cookie, start_server, wait_for_app
 
 CHART = '[data-testid="stVegaLiteChart"]'
 TABLE = '[data-testid="stDataFrame"]'
 EXCEPTION = '[data-testid="stException"]'
-COOKIE = "tll_learner"
-KEY = re.compile(r"[A-Za-z0-9_-]{32}")
 ACCURACY = re.compile(r"validation accuracy [\d.]+ %")
 
 
@@ -93,18 +91,6 @@ def stranger(browser):
         yield context
     finally:
         context.close()
-
-
-def cookie(context, timeout: float = 15.0) -> str:
-    """The learner cookie of this browser, once the app's script has set it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
-        if found and KEY.fullmatch(found[0]):
-            return found[0]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no well-formed {COOKIE} cookie: {context.cookies()}")
-        time.sleep(0.2)
 
 
 def open_lab(tab, url: str) -> None:
