@@ -36,18 +36,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from benchmarks.load_test import READY, draw_a_one  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
-ONE = [(140, 40 + 10 * i) for i in range(21)]  # a straight down-stroke on the 280×280 canvas
-READY = ("() => document.querySelector('h1') && document.querySelector('[data-testid=\"stApp\"]')"
-         ".getAttribute('data-test-script-state') === 'notRunning'")
 # Times, in the tab, the click on Train and the first time the page shows a loss / the run's end.
 WATCH = """() => {
   const w = window.__tll = {click: null, first: null, end: null, how: null};
@@ -148,27 +145,6 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def start_server(port: int, env: dict, cpus: str) -> subprocess.Popen:
-    """`streamlit run app.py` pinned to `cpus` (taskset execs: the pid is the server's), once it answers."""
-    proc = subprocess.Popen(
-        ["taskset", "-c", cpus, sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not answer /_stcore/health within 120 s")
-
-
 def stop_server(proc: subprocess.Popen, meter: CpuMeter) -> None:
     """End the server; then any of its descendants still there (Ray's processes), by pid."""
     proc.terminate()
@@ -214,20 +190,7 @@ async def learner_action(browser, url: str) -> Action:
             a.errors.append(f"the run ended as: {w['how']}")
             return a
         a.first_loss, a.run = (w["first"] - w["click"]) / 1000, (w["end"] - w["click"]) / 1000
-        await page.locator('[data-testid="stSidebarNav"] a[href$="/draw"]').click()
-        await page.wait_for_function(READY)
-        upper = page.locator("canvas.upper-canvas").first
-        await upper.wait_for(state="visible")
-        box = await upper.bounding_box()
-        await page.mouse.move(box["x"] + ONE[0][0], box["y"] + ONE[0][1])
-        await page.mouse.down()
-        for x, y in ONE[1:]:
-            await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        await page.mouse.up()
-        value = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction").locator(
-            '[data-testid="stMetricValue"]')
-        await value.wait_for(state="visible")
-        a.prediction = (await value.inner_text()).strip()
+        a.prediction = await draw_a_one(page)
         if await page.locator('[data-testid="stException"]').count():
             a.errors.append("an exception is shown on the page")
     except Exception as exc:  # noqa: BLE001 - a failed action is reported, not raised
@@ -251,16 +214,14 @@ async def measure_mode(mode: str, args) -> dict:
     from playwright.async_api import async_playwright
 
     cache = Path(tempfile.mkdtemp(prefix=f"tll-capacity-{mode}-"))
-    env = {**os.environ, "TLL_OFFLINE": "1", "TLL_DATA_DIR": str(ROOT / "tests" / "no-data-dir"),
-           "TLL_CACHE_DIR": str(cache)}
-    env.pop("TLL_DATABASE_URL", None)  # the store: runs.sqlite in the fresh cache dir
-    env.pop("TLL_RAY_ADDRESS", None)
+    env = {"TLL_DATA_DIR": str(ROOT / "tests" / "no-data-dir"), "TLL_CACHE_DIR": str(cache),
+           "TLL_DATABASE_URL": f"sqlite:///{cache / 'runs.sqlite'}", "TLL_RAY_ADDRESS": ""}  # a fresh store
     if mode == "ray":
         env.update(TLL_RAY_ADDRESS="local", TLL_RAY_CPUS=str(args.ray_cpus), TLL_RAY_CONNECT_TIMEOUT="90",
                    RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
     port = free_port()
     t0 = time.perf_counter()
-    server = start_server(port, env, args.server_cpus)
+    server = start_server(port, env, prefix=("taskset", "-c", args.server_cpus), timeout=120)
     meter = CpuMeter(server.pid)
     out_cpus = sorted(affinity(server.pid))
     url = f"http://127.0.0.1:{port}"

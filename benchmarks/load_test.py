@@ -102,26 +102,31 @@ async def one_session(browser, url: str, s: Session) -> None:
         if state != "finished":
             s.errors.append(f"training ended as {state}")
             return
-        await page.locator('[data-testid="stSidebarNav"] a[href$="/draw"]').click()
-        await page.wait_for_function(READY)
-        upper = page.locator("canvas.upper-canvas").first
-        await upper.wait_for(state="visible")
-        box = await upper.bounding_box()
-        await page.mouse.move(box["x"] + ONE[0][0], box["y"] + ONE[0][1])
-        await page.mouse.down()
-        for x, y in ONE[1:]:
-            await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        await page.mouse.up()
-        value = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction").locator(
-            '[data-testid="stMetricValue"]')
-        await value.wait_for(state="visible")
-        s.prediction = (await value.inner_text()).strip()
+        s.prediction = await draw_a_one(page)
         if await page.locator('[data-testid="stException"]').count():
             s.errors.append("an exception is shown on the page")
     except Exception as exc:  # noqa: BLE001 - any failure of a session is reported, not raised
         s.errors.append(f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}")
     finally:
         s.total = time.perf_counter() - started
+
+
+async def draw_a_one(page) -> str:
+    """Go to "Draw a digit" through the menu, draw a straight "1" and return the prediction shown."""
+    await page.locator('[data-testid="stSidebarNav"] a[href$="/draw"]').click()
+    await page.wait_for_function(READY)
+    upper = page.locator("canvas.upper-canvas").first
+    await upper.wait_for(state="visible")
+    box = await upper.bounding_box()
+    await page.mouse.move(box["x"] + ONE[0][0], box["y"] + ONE[0][1])
+    await page.mouse.down()
+    for x, y in ONE[1:]:
+        await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    await page.mouse.up()
+    value = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction").locator(
+        '[data-testid="stMetricValue"]')
+    await value.wait_for(state="visible")
+    return (await value.inner_text()).strip()
 
 
 def pct(values: list[float], q: float) -> float:

@@ -28,15 +28,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` on localhost:port, returned once /_stcore/health answers."""
+def start_server(port: int, extra_env: dict | None = None, prefix: tuple[str, ...] = (),
+                 timeout: float = 60) -> subprocess.Popen:
+    """`streamlit run app.py` on localhost:port, returned once /_stcore/health answers; `prefix` runs it
+    through another command that execs it (e.g. `taskset -c 0`: the pid is still the server's)."""
     env = {**os.environ, "TLL_OFFLINE": "1", **(extra_env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [*prefix, sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
@@ -47,7 +49,7 @@ def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
+    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout:g} s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
