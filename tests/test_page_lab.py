@@ -509,3 +509,15 @@ def test_the_gradient_descent_and_zero_grad_presets_set_the_controls_and_say_wha
     ja = open_lab("ja")
     ja.button(key="preset_zero_grad_1").click().run()
     assert "勾配の初期化を忘れる" in ja.info[0].value and "zero_grad を忘れた" in " ".join(m.value for m in ja.markdown)
+
+
+def test_every_run_of_the_process_shares_one_epoch_hook_and_its_copy_of_the_data():
+    at = open_lab(epochs="1", train_subset="300")
+    at.button(key="train").click().run()
+    run_until(at, lambda a: newest_status(a) == "finished")
+    again = open_lab(epochs="1", train_subset="300")  # another learner's tab
+    again.button(key="train").click().run()
+    run_until(again, lambda a: newest_status(a) == "finished")
+    first, second = at.session_state["runs"][-1].job, again.session_state["runs"][-1].job
+    assert first.epoch_hook is second.epoch_hook  # on Ray: sent to the cluster once, not with every run
+    assert len(second.state.snapshot().epochs[0].extra["watched"]) == 20

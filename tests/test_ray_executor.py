@@ -164,3 +164,13 @@ def test_an_unreachable_head_refuses_new_runs_in_words_without_hanging():
     assert joining == "''"  # nothing said while the first attempt may still succeed (it said "after 0 s")
     assert key == "ray_unreachable" and float(seconds) < 5
     assert "127.0.0.1:9" in words and "cannot be reached" in words
+
+
+def test_an_epoch_hook_goes_to_the_cluster_once_for_all_its_runs(ray_executor, splits):
+    watch = make_watch_hook(D.to_tensors(splits.val))  # holds the 1,000 validation digits: ~3 MB
+    first = ray_executor._shared(watch)
+    assert ray_executor._shared(watch) == first  # the same object in the cluster, not a new copy per run
+    jobs_ = [ray_executor.submit(replace(SMALL, epochs=1, seed=s), splits, epoch_hook=watch) for s in (1, 2)]
+    wait_until(lambda: all(j.done for j in jobs_), timeout=120)
+    assert all(len(j.state.snapshot().epochs[0].extra["watched"]) == 20 for j in jobs_)
+    assert ray_executor._shared(make_watch_hook(D.to_tensors(splits.val))) != first  # another hook: its own

@@ -170,11 +170,18 @@ NOISE_SAMPLES = 2000  # training samples the per-epoch gradient-noise measuremen
 
 
 def epoch_hook(splits):
-    """What a run records after each epoch: the watched validation digits' answers, and with
-    "record gradient noise" on, tr(Σ), ‖G‖² and B_simple."""
-    watch = make_watch_hook(D.to_tensors(splits.val))
-    if not st.session_state.record_noise:
+    """What a run records after each epoch: the watched validation digits' answers (and how often it
+    answers each digit), and with "record gradient noise" on, tr(Σ), ‖G‖² and B_simple."""
+    return _epoch_hook(splits, st.session_state.record_noise)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _epoch_hook(_splits, noise: bool):
+    """One per process and choice, not one per Train: the hooks hold copies of the validation set (and
+    of 2,000 training samples), and on Ray the executor sends each hook to the cluster once."""
+    watch = make_watch_hook(D.to_tensors(_splits.val))
+    if not noise:
         return watch
     from core.noise import make_epoch_hook
 
-    return combine_hooks(watch, make_epoch_hook(D.to_tensors(splits.train, limit=NOISE_SAMPLES)))
+    return combine_hooks(watch, make_epoch_hook(D.to_tensors(_splits.train, limit=NOISE_SAMPLES)))
