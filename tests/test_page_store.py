@@ -146,3 +146,19 @@ def test_a_run_the_database_refused_trains_on_and_the_sidebar_keeps_saying_so(mo
     at.run()  # the next redraws: the sidebar (drawn before the page) still has the words
     problem = at.session_state["store_failed"]
     assert problem.key == "store_write_failed" and "disk I/O error" in str(problem)
+
+
+def test_a_run_started_in_another_tab_joins_this_tabs_history_within_seconds(monkeypatch):
+    import ui.runs
+
+    key = new_learner_key()
+    watching = lab_as(key)  # a tab open before the run exists
+    assert watching.session_state["runs"] == []
+    train_to_end(lab_as(key, epochs="1", train_subset="300"))  # the learner's other tab (or another replica)
+    open_store()[1].flush()
+    monkeypatch.setattr(ui.runs, "LOOK_FOR_NEW_SECONDS", 0.0)  # (instead of waiting 5 s)
+    watching.run()
+    (run,) = watching.session_state["runs"]
+    assert run.number == 1 and run.status == "finished" and run.has_model and len(run.snapshot().epochs) == 1
+    watching.run()
+    assert len(watching.session_state["runs"]) == 1  # found once

@@ -6,6 +6,7 @@ process are the fast path for live progress; a run with no job here is read from
 the database cannot be used, runs live in this session only, as before, and the sidebar says so.
 """
 import logging
+import time
 from dataclasses import dataclass, replace
 
 import streamlit as st
@@ -24,6 +25,7 @@ from ui.session import dataset, tr
 KEPT_MODEL = ("finished", "stopped", "early_stopped", "interrupted")  # runs whose model the other pages may use
 # a closed tab's runs are cancelled after this many seconds (a dropped connection may come back)
 SESSION_GRACE = env_number("TLL_SESSION_GRACE", 30.0, minimum=0, kind=float)
+LOOK_FOR_NEW_SECONDS = 5.0  # how often a session looks in the store for runs its learner started elsewhere
 STORE_ERRORS = (StoreError, SQLAlchemyError, OSError, CheckpointError)
 log = logging.getLogger(__name__)
 
@@ -161,11 +163,38 @@ def session_id() -> str:
 
 
 def history() -> list[SessionRun]:
-    """This learner's runs, oldest first: read from the store once per session, then kept up to date."""
+    """This learner's runs, oldest first: read from the store once per session, then kept up to date
+    (with runs the learner started in another tab or on another replica, looked for every few seconds)."""
     if "runs" not in st.session_state:
         st.session_state.runs = _restore()
+        st.session_state.runs_looked = time.monotonic()
+    elif time.monotonic() - st.session_state.get("runs_looked", 0.0) >= LOOK_FOR_NEW_SECONDS:
+        st.session_state.runs_looked = time.monotonic()
+        _add_started_elsewhere(st.session_state.runs)
     _refresh_elsewhere(st.session_state.runs)
     return st.session_state.runs
+
+
+def _add_started_elsewhere(runs: list[SessionRun]) -> None:
+    """Add the learner's runs that are in the store but not in this session (started in another tab, on
+    another replica): one cheap query, and the new runs' curves only when there are some."""
+    opened = store()
+    if opened is None:
+        return
+    try:
+        known = {r.run_id for r in runs}
+        new = [i for i in opened[0].run_ids(learner_key()) if i not in known]
+        found = opened[0].runs(learner_key(), new) if new else []
+    except STORE_ERRORS as exc:
+        _failed(exc)
+        return
+    manager = jobs.manager()
+    for run in found:
+        job = manager.find(run.id)  # started in another tab of this replica: its job is here
+        runs.append(SessionRun(run.number, job, run.id, None if job else run))
+    if found:
+        runs.sort(key=lambda r: r.number)
+        st.session_state.run_counter = max(st.session_state.get("run_counter", 0), runs[-1].number)
 
 
 def _restore() -> list[SessionRun]:
@@ -242,7 +271,8 @@ def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
     manager = jobs.manager()
     manager.watch_owners(session_alive, grace=SESSION_GRACE)
     config = replace(config).validate()  # refused before anything is stored
-    history()  # read from the store before the new run is in it (else it would be there twice)
+    history()  # read from the store before the new run is in it (else it would be there twice) …
+    st.session_state.runs_looked = time.monotonic()  # … and not looked for again until it is added below
     run_id, number, listener = _stored_run(config)
     try:
         job = manager.submit(config, dataset(), owner=session_id(), epoch_hook=epoch_hook, listener=listener,
@@ -251,12 +281,14 @@ def start(config: TrainConfig, epoch_hook=None) -> SessionRun:
         if run_id is not None:
             store()[0].delete_runs(learner_key(), [run_id])
         raise
-    for earlier in history():  # only the newest run can go on: the others' trainers need not stay in memory
-        if earlier.job:
+    # the list itself, not history(): submitting may have taken seconds, and a look for runs started
+    # elsewhere would now find this one in the store
+    for earlier in st.session_state.runs:  # only the newest run can go on: the others' trainers need not
+        if earlier.job:  # stay in memory
             earlier.job.release()
     st.session_state.run_counter = number
     run = SessionRun(number, job, run_id)
-    history().append(run)
+    st.session_state.runs.append(run)
     return run
 
 

@@ -231,6 +231,14 @@ class Store:
                               r.id in weights, bool(weights.get(r.id)) and r.status in RESUMABLE and bool(epochs[r.id]))
                     for r in rows]
 
+    def run_ids(self, key: str) -> list[int]:
+        """The ids of this learner's runs, oldest first: a cheap look for runs started elsewhere."""
+        if not valid_learner_key(key):
+            return []
+        with self._unit() as db:
+            return list(db.scalars(select(S.Run.id).join(S.Learner).where(S.Learner.key_hash == _hash(key))
+                                   .order_by(S.Run.number)))
+
     def run(self, key: str, run_id: int) -> StoredRun | None:
         found = self.runs(key, [run_id])
         return found[0] if found else None
