@@ -235,7 +235,7 @@ def test_stop_pressed_on_b_stops_the_run_training_on_a(scene):
     wait_for_app(a)
     a.locator(".st-key-train button").click()
     a.get_by_text(re.compile(r"Run 2 (is queued|· epoch)")).first.wait_for()  # stored: B can find it
-X
+    b.goto(f"{scene.b.url}/lab")  # an idle tab finds a run started elsewhere at its next rerun: here a reload
     wait_for_text(b, "Run 2 · epoch", 90_000)  # B shows it training
     b.locator(".st-key-stop button").click()
     pressed = time.monotonic()
