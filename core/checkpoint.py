@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from core.i18n import LessonError
-from core.models import build_model
 from core.train import ConfigError, TrainConfig
 
 CHECKPOINT_FORMAT = "training-loop-lab/1"
@@ -99,7 +98,7 @@ def read_checkpoint(data: bytes, name: str, expect_model: str | None = None,
     if expect_model and config.model != expect_model:
         raise CheckpointError("checkpoint_wrong_model", name=name, found=config.model.upper(),
                               expected=expect_model.upper())
-    model = build_model(config.model, config.dropout, config.batchnorm, config.hidden, config.activation)
+    model = config.architecture()
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state_dict.items()}
     if expected != found:

@@ -35,7 +35,6 @@ import torch
 
 from core import data as D
 from core.jobs import Ended, Job, JobManager, RunState
-from core.models import build_model
 from core.settings import env_number
 from core.train import ConfigError, EpochEvent, RunResult, StepEvent, TrainConfig, Trainer
 
@@ -429,9 +428,8 @@ class RayExecutor(JobManager):
             if job.state.result is None:
                 raise Ended(status)
             return replace(job.state.result, status=status)
-        config = job.config
-        model = build_model(config.model, config.dropout, config.batchnorm, config.hidden, config.activation)
+        model = job.config.architecture()
         model.load_state_dict(weights)
         snap = job.state.snapshot()
-        return RunResult(config, model.eval(), status, [loss for _, loss in snap.losses], snap.epochs,
+        return RunResult(job.config, model.eval(), status, [loss for _, loss in snap.losses], snap.epochs,
                          diverged_step, best_epoch)

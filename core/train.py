@@ -135,6 +135,10 @@ class TrainConfig:
         """Training samples one epoch goes through, out of the `available` ones (train_subset caps them)."""
         return min(self.train_subset or available, available)
 
+    def architecture(self) -> nn.Module:
+        """A fresh model of this config's architecture (its weights as torch's generator draws them now)."""
+        return build_model(self.model, self.dropout, self.batchnorm, self.hidden, self.activation)
+
     def minibatch(self, available: int) -> int:
         """Samples per minibatch out of `available` training samples: batch_size, or all of them for FULL_BATCH."""
         return self.samples(available) if self.batch_size == FULL_BATCH else self.batch_size
@@ -275,7 +279,7 @@ def init_model(config: TrainConfig, device: torch.device) -> nn.Module:
     """The model for `config` with the initial weights its seed fixes."""
     with _init_lock:
         torch.manual_seed(config.seed)
-        return build_model(config.model, config.dropout, config.batchnorm, config.hidden, config.activation).to(device)
+        return config.architecture().to(device)
 
 
 def combine_hooks(*hooks: Callable[[nn.Module, int], dict] | None) -> Callable[[nn.Module, int], dict]:
