@@ -162,16 +162,15 @@ class StoreWriter:
                         db.execute(S.EpochRow.__table__.insert(), [_epoch_row(run_id, e) for e in p.epochs])
                     if p.weights is not None:
                         self._put_weights(db, run_id, p.weights)
-                with self._lock:
-                    quiet = self._active - set(pending)
+                with self._lock:  # (a copy: training threads add and remove runs meanwhile)
+                    active = set(self._active)
+                quiet = active - set(pending)
                 if beat and quiet:
                     db.execute(update(S.Run).where(S.Run.id.in_(quiet)).values(heartbeat_at=t))
-                asked = db.scalars(select(S.Run.id).where(S.Run.id.in_(self._active), S.Run.stop_asked)).all() \
-                    if beat and self._active else []
-            for run_id in asked:
-                with self._lock:
-                    recorder = self._recorders.get(run_id)
-                if recorder is not None:
+                asked = db.scalars(select(S.Run.id).where(S.Run.id.in_(active), S.Run.stop_asked)).all() \
+                    if beat and active else []
+            with self._lock:
+                for recorder in filter(None, map(self._recorders.get, asked)):
                     recorder.stop_asked.set()
             self.problem = ""
             return True
