@@ -188,10 +188,7 @@ def _add_started_elsewhere(runs: list[SessionRun]) -> None:
     except STORE_ERRORS as exc:
         _failed(exc)
         return
-    manager = jobs.manager()
-    for run in found:
-        job = manager.find(run.id)  # started in another tab of this replica: its job is here
-        runs.append(SessionRun(run.number, job, run.id, None if job else run))
+    runs.extend(_session_run(run) for run in found)  # (started in another tab of this replica: its job is here)
     if found:
         runs.sort(key=lambda r: r.number)
         st.session_state.run_counter = max(st.session_state.get("run_counter", 0), runs[-1].number)
@@ -207,15 +204,18 @@ def _restore() -> list[SessionRun]:
         _failed(exc)
         return []
     _succeeded()
-    manager = jobs.manager()
-    restored = []
-    for run in stored:
-        job = manager.find(run.id)  # still training here: this tab takes it over from the closed one
-        if job is not None:
-            manager.adopt(job, session_id())
-        restored.append(SessionRun(run.number, job, run.id, None if job else run))
+    restored = [_session_run(run) for run in stored]
+    for run in restored:
+        if run.job is not None:  # still training here: this tab takes it over from the closed one
+            jobs.manager().adopt(run.job, session_id())
     st.session_state.run_counter = max((r.number for r in restored), default=0)
     return restored
+
+
+def _session_run(run: StoredRun) -> SessionRun:
+    """A stored run in this session: with this process's job when it trains here, else its stored copy."""
+    job = jobs.manager().find(run.id)
+    return SessionRun(run.number, job, run.id, None if job else run)
 
 
 def _refresh_elsewhere(runs: list[SessionRun]) -> None:
