@@ -3,11 +3,12 @@
 Nothing here decides how batches are cut: `core.data.epoch_indices` does, exactly as training
 uses it. This file only draws several epochs the way `core.train.Trainer` does (one generator,
 seeded once, drawn again at the start of every epoch), says which items an epoch left out, and
-where each digit's minibatches begin when the samples are sorted by digit.
+where each digit's minibatches begin when the samples are sorted by digit; and a run's first
+minibatches, for the Lab's experiments that retrace its first steps.
 """
 import torch
 
-from core.data import batch_plan, epoch_indices
+from core.data import batch_plan, epoch_indices, fixed_order
 
 
 def batch_epochs(n: int, batch_size: int, seed: int, epochs: int = 2, drop_last: bool = False,
@@ -21,6 +22,20 @@ def batch_epochs(n: int, batch_size: int, seed: int, epochs: int = 2, drop_last:
     generator = torch.Generator().manual_seed(seed)
     return [[batch.tolist() for batch in epoch_indices(n, batch_size, generator, drop_last, order)]
             for _ in range(epochs)]
+
+
+def run_batches(config, labels: torch.Tensor, steps: int) -> list[torch.Tensor]:
+    """The index tensors of the first `steps` minibatches a run with `config` (a TrainConfig) trains
+    on, epoch after epoch, over the training samples whose labels are `labels`: its seed, its order."""
+    generator = torch.Generator().manual_seed(config.seed)
+    order = fixed_order(config.order, labels, config.seed)
+    batches = []
+    while len(batches) < steps:
+        epoch = epoch_indices(len(labels), config.minibatch(len(labels)), generator, config.drop_last, order)
+        if not epoch:
+            raise ValueError("no minibatch: fewer samples than one batch with drop_last")
+        batches += epoch
+    return batches[:steps]
 
 
 def left_out(n: int, batches: list[list[int]]) -> list[int]:

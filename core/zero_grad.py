@@ -9,6 +9,7 @@ import copy
 import torch
 
 from core import data as D
+from core.batching import run_batches
 from core.train import TrainConfig, diverged, init_model, make_optimizer, train_step
 
 STEPS = 30  # enough steps for the forgotten run's gradient norm to grow several times the normal one's
@@ -20,26 +21,13 @@ def grad_norm(model: torch.nn.Module) -> float:
     return torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters() if p.grad is not None)).item()
 
 
-def first_batches(config: TrainConfig, data: D.TensorSplit, steps: int) -> list[torch.Tensor]:
-    """The index tensors of a run's first `steps` minibatches, epoch after epoch, in its order."""
-    generator = torch.Generator().manual_seed(config.seed)
-    order = D.fixed_order(config.order, data.y, config.seed)
-    batches = []
-    while len(batches) < steps:
-        epoch = D.epoch_indices(len(data), config.minibatch(len(data)), generator, config.drop_last, order)
-        if not epoch:
-            raise ValueError("no minibatch: fewer samples than one batch with drop_last")
-        batches += epoch
-    return batches[:steps]
-
-
 def compare(config: TrainConfig, data: D.TensorSplit, steps: int = STEPS) -> dict[str, dict[str, list[float]]]:
     """From `config`'s initial weights and on the same minibatches of `data` (the training samples it
     uses), `steps` training steps with optimizer.zero_grad() and as many without it (on the CPU):
     {"zero_grad": {"grad_norm": [...], "loss": [...]}, "forgotten": {...}}, one value per step; a
     run that diverges ends at that step. Dropout draws the same masks in both runs."""
     config = config.validate()
-    batches = first_batches(config, data, steps)
+    batches = run_batches(config, data.y, steps)
     with torch.random.fork_rng(devices=[]):  # init_model seeds the global generator: leave the caller's as it was
         start = init_model(config, torch.device("cpu")).train()
         return {run: _steps(start, config, data, batches, zero_grad=run == "zero_grad") for run in RUNS}

@@ -82,3 +82,18 @@ def test_digit_starts_leave_out_a_digit_whose_only_minibatch_drop_last_drops():
     assert digit_starts(labels, 2) == [(1, 0), (2, 1), (3, 2)]  # [0 0] [0 1] [1 2]
     assert digit_starts(labels, 4) == [(1, 0), (1, 1), (2, 2)]  # [0 0 0 1] [1 2]: two digits start in step 1
     assert digit_starts(labels, 4, drop_last=True) == [(1, 0), (1, 1)]  # [1 2] is dropped
+
+
+def test_a_runs_first_minibatches_follow_its_seed_and_its_order():
+    from core.batching import run_batches
+    from core.data import epoch_indices
+    from core.train import TrainConfig
+
+    labels = torch.arange(10).repeat_interleave(6)  # 60 samples, sorted by digit already
+    shuffled = run_batches(TrainConfig(batch_size=8, seed=5), labels, 10)  # 8 batches an epoch: into epoch 2
+    generator = torch.Generator().manual_seed(5)
+    expected = epoch_indices(60, 8, generator) + epoch_indices(60, 8, generator)
+    assert [b.tolist() for b in shuffled] == [b.tolist() for b in expected[:10]]
+    mixed = labels[torch.randperm(60, generator=torch.Generator().manual_seed(1))]
+    first = run_batches(TrainConfig(batch_size=6, order="sorted"), mixed, 1)[0]
+    assert len(first) == 6 and set(mixed[first].tolist()) == {0}  # sorted by digit: the 0s come first

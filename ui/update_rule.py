@@ -1,9 +1,9 @@
 """The update formula with the learner's own numbers, and one real step of it checked against PyTorch."""
 import pandas as pd
 import streamlit as st
-import torch
 
 from core import data as D
+from core.batching import run_batches
 from core.sgd_step import sgd_step
 from core.train import FULL_BATCH, OPTIMIZERS, TrainConfig
 from ui.formula import formula
@@ -38,7 +38,7 @@ def _step(m: ModelInUse) -> dict:
     if kept is None or kept[0] != m.key:
         config = m.config
         data = D.to_tensors(dataset().train, limit=config.train_subset or None)
-        idx = D.epoch_indices(len(data), config.minibatch(len(data)), torch.Generator().manual_seed(config.seed))[0]
+        idx = run_batches(config, data.y, 1)[0]
         kept = st.session_state[STEP_KEPT] = (m.key, sgd_step(m.model, data.x[idx], data.y[idx], config.learning_rate))
     return kept[1]
 
