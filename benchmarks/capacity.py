@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.load_test import READY, draw_a_one  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, stop_server  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 # Times, in the tab, the click on Train and the first time the page shows a loss / the run's end.
@@ -145,14 +145,9 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def stop_server(proc: subprocess.Popen, meter: CpuMeter) -> None:
+def stop_server_and_ray(proc: subprocess.Popen, meter: CpuMeter) -> None:
     """End the server; then any of its descendants still there (Ray's processes), by pid."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    stop_server(proc, timeout=30)
     time.sleep(2)
     for pid in meter.pids():
         if stat(pid) is not None and cmdline(pid):
@@ -286,7 +281,7 @@ async def measure_mode(mode: str, args) -> dict:
     finally:
         meter.sample()
         out["procs"] = sorted({k for k, _ in meter.seen.values()})
-        stop_server(server, meter)
+        stop_server_and_ray(server, meter)
         shutil.rmtree(cache, ignore_errors=True)
     return out
 

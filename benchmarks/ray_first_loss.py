@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from core import data as D  # noqa: E402
 from core.jobs import JobManager  # noqa: E402
 from core.train import TrainConfig  # noqa: E402
+from benchmarks.concurrent_jobs import one_class  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -43,22 +44,6 @@ def pct(values: list[float], q: float) -> float:
     lo = int(k)
     hi = min(lo + 1, len(values) - 1)
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def one_class(manager: JobManager, runs: int, config: TrainConfig, splits: D.MnistSplits) -> dict:
-    """Submit `runs` runs at once; wait until all have ended."""
-    t0 = time.perf_counter()
-    jobs = [manager.submit(dataclasses.replace(config, seed=i), splits, owner=f"learner-{i}") for i in range(runs)]
-    submitted = time.perf_counter() - t0
-    while not all(job.done for job in jobs):
-        time.sleep(0.005)
-    wall = time.perf_counter() - t0
-    snaps = [job.state.snapshot() for job in jobs]
-    failed = [s.error or s.status for s in snaps if s.status != "finished"]
-    if failed:
-        raise SystemExit(f"{len(failed)} of {runs} runs did not finish: {failed[0]}")
-    first = [s.seconds_to_first_loss for s in snaps]
-    return {"first": first, "wall": wall, "submit": submitted, "run": statistics.median(s.elapsed for s in snaps)}
 
 
 def summary(r: dict) -> dict:

@@ -52,12 +52,12 @@ def start_server(port: int, extra_env: dict | None = None, prefix: tuple[str, ..
     raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout:g} s")
 
 
-def stop_server(proc: subprocess.Popen) -> None:
-    """End a server of start_server (SIGTERM, then SIGKILL if it has not ended within 10 s)."""
+def stop_server(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """End a server of start_server (SIGTERM, then SIGKILL if it has not ended within `timeout` s)."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
